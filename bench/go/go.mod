@@ -1,0 +1,3 @@
+module gctunebench
+
+go 1.19

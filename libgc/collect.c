@@ -1,0 +1,252 @@
+/* collect.c - one garbage collection cycle, and fork safety.
+ *
+ * Phases of a cycle (stop-the-world mode; cf. Go's mgc.go):
+ *   1. Sweep termination: finish sweeping the previous cycle (every span
+ *      must be swept before its mark bits are reused), take the sweep gate,
+ *      snapshot the data segments.
+ *   2. Stop the world (stw.c).  Flush every mcache: cached bitmap words go
+ *      back to their spans, free lists to their spans, tiny blocks are
+ *      dropped.  Now alloc_bits are exact and gci_find_object is too.
+ *   3. Mark (mark.c) from roots (roots.c) and queued finalizers with
+ *      GCTUNE_PROCS threads; then finalizer marking (finalizer.c).
+ *   4. Mark termination: sweepgen += 2 (every span becomes unswept),
+ *      heap_live = marked, new heap goal (pacer.c), pause recorded.
+ *   5. Start the world; wake the background sweeper and the finalizer
+ *      thread; print gctrace; run cycle hooks.
+ * gc_collect additionally sweeps everything before returning.
+ * Locking: gc_mutex for the whole cycle, so cycles never overlap.
+ */
+#include "gc_internal.h"
+#include <errno.h>
+
+static uint64_t flush_all_mcaches(void)
+{
+    for (struct gthread *t = gci->threads; t; t = t->next) {
+        gci_mcache_flush(&t->cache);
+        gci_mcache_flush_stats(&t->cache);
+    }
+    return gci_load(&gci->heap_live);
+}
+
+GC_HIDDEN void gci_collect_body(int kind, uintptr_t stack_lo);
+
+/* gci_collect(kind): kind 0 = heap reached the trigger, 1 = stress mode,
+ * 2 = forced.
+ * The caller's roots may be in callee-saved registers, and the collector's
+ * own frames hold stale heap addresses that must not be scanned.  So the
+ * entry pushes the callee-saved registers and hands the collector the
+ * address of that push as the lowest stack address to scan: the scanned
+ * range is exactly those registers, the return address and the callers'
+ * frames (cf. Boehm's GC_with_callee_saves_pushed).  On x86-64 this is an
+ * assembly trampoline, because a compiler-laid-out frame can keep stale
+ * values in padding slots between the pushes and its locals. */
+#if defined(__x86_64__)
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl gci_collect\n"
+        ".hidden gci_collect\n"
+        ".type gci_collect, @function\n"
+        "gci_collect:\n"
+        "    .cfi_startproc\n"
+        "    pushq %rbx\n"
+        "    .cfi_adjust_cfa_offset 8\n    .cfi_rel_offset %rbx, 0\n"
+        "    pushq %rbp\n"
+        "    .cfi_adjust_cfa_offset 8\n    .cfi_rel_offset %rbp, 0\n"
+        "    pushq %r12\n"
+        "    .cfi_adjust_cfa_offset 8\n    .cfi_rel_offset %r12, 0\n"
+        "    pushq %r13\n"
+        "    .cfi_adjust_cfa_offset 8\n    .cfi_rel_offset %r13, 0\n"
+        "    pushq %r14\n"
+        "    .cfi_adjust_cfa_offset 8\n    .cfi_rel_offset %r14, 0\n"
+        "    pushq %r15\n"
+        "    .cfi_adjust_cfa_offset 8\n    .cfi_rel_offset %r15, 0\n"
+        "    movq %rsp, %rsi\n"           /* stack_lo: the pushed registers */
+        "    subq $8, %rsp\n"              /* 16-byte alignment for the call */
+        "    .cfi_adjust_cfa_offset 8\n"
+        "    call gci_collect_body\n"
+        "    addq $8, %rsp\n"
+        "    .cfi_adjust_cfa_offset -8\n"
+        "    popq %r15\n    .cfi_adjust_cfa_offset -8\n"
+        "    popq %r14\n    .cfi_adjust_cfa_offset -8\n"
+        "    popq %r13\n    .cfi_adjust_cfa_offset -8\n"
+        "    popq %r12\n    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rbp\n    .cfi_adjust_cfa_offset -8\n"
+        "    popq %rbx\n    .cfi_adjust_cfa_offset -8\n"
+        "    ret\n"
+        "    .cfi_endproc\n"
+        ".size gci_collect, .-gci_collect\n");
+#else
+GC_NOINLINE void gci_collect(int kind, uint32_t unused)
+{
+    (void)unused;
+    volatile uintptr_t marker = 0;
+    __builtin_unwind_init();
+    gci_collect_body(kind, (uintptr_t)&marker & ~(uintptr_t)7);
+    (void)marker;   /* keeps this frame (and its pushed registers) alive: no tail call */
+}
+#endif
+
+GC_NOINLINE void gci_collect_body(int kind, uintptr_t stack_lo)
+{
+    pthread_mutex_lock(&gci->gc_mutex);
+    gci->collector_stack_lo = stack_lo;
+    if (kind == 0 && !gci_should_trigger()) {
+        pthread_mutex_unlock(&gci->gc_mutex);   /* another thread just collected */
+        return;
+    }
+    gc_cycle_info info;
+    memset(&info, 0, sizeof info);
+    info.start_ns = gci_realtime();
+    info.forced = kind == 2;
+    uint64_t t_begin = gci_nanotime();
+
+    gci_sweep_finish();
+    gci_sweep_gate_lock();
+    gci_roots_snapshot_segments();
+
+    gci_stop_world();
+    uint64_t t_stw0 = gci_nanotime();
+    info.heap_before = flush_all_mcaches();
+#if GCTUNE_DEBUG >= 1
+    gci_heap_verify();
+#endif
+    gci_roots_push_all();
+    gci_fin_push_ready_roots();
+    gci_mark_run();
+    gci_fin_mark_phase();
+    uint64_t marked = gci_mark_take_marked_bytes();
+    uint64_t t_mark_end = gci_nanotime();
+
+    /* Mark termination. */
+    gci_store(&gci->sweepgen, gci->sweepgen + 2);
+    gci_store(&gci->sweep_cursor, 0);
+    gci_store(&gci->heap_live, marked);
+    gci_pacer_end_cycle(marked);
+    info.num = (uint32_t)++gci->num_gc;
+    if (kind == 2)
+        gci->num_forced_gc++;
+    uint64_t t_stw1 = gci_nanotime();
+    uint64_t pause = t_stw1 - t_stw0;
+    info.end_ns = gci_realtime();
+    gci_stats_record_pause(pause, info.end_ns);
+    gci_start_world();
+    gci_sweep_gate_unlock();
+
+    info.mark_cpu_ns = gci_mark_take_cpu_ns();
+    gci_add(&gci->mark_cpu_ns, info.mark_cpu_ns);
+    gci_add(&gci->gc_cpu_ns, pause * (uint64_t)gci->procs);
+    info.stw_ns = pause;
+    info.heap_marked = marked;
+    info.heap_goal = gci_load(&gci->next_gc);
+    info.gc_percent = gci_load(&gci->gc_percent);
+    info.memory_limit = gci_load(&gci->memory_limit);
+    info.procs = gci->procs;
+
+    if (kind == 2)
+        gci_sweep_finish();
+    else
+        gci_sweep_wake_background();
+    gci_fin_after_cycle();
+    if (gci->gctrace)
+        gci_trace_cycle(&info, t_mark_end - t_stw0, 0, t_stw1 - t_mark_end, info.heap_before);
+    (void)t_begin;
+    pthread_mutex_unlock(&gci->gc_mutex);
+    gci_run_hooks(&info);
+}
+
+void gc_collect(void)
+{
+    if (!gci_self && !gci_thread_attach())
+        return;
+    gci_collect(2, 0);
+}
+
+void gc_free_os_memory(void)
+{
+    gc_collect();
+    /* Returning free pages to the OS is the scavenger's job (not in this
+     * build): the collection above is what this call does today. */
+}
+
+/* ---- fork ----
+ * The child must inherit a consistent heap.  Locks are not enough: the
+ * allocation fast path takes none, so a thread caught half-way through it
+ * would leave its mcache and a bitmap word inconsistent in the child.  So
+ * the prepare handler stops the world (every registered thread is then
+ * outside its critical section and holds no allocator lock) with gc_mutex
+ * and the sweep gate held (no cycle, no background sweep).  In the child
+ * only the forking thread exists: the others' mcaches are flushed and their
+ * registrations dropped, locks are re-initialised, and background threads
+ * are recreated on demand. */
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&gci->gc_mutex);
+    gci_sweep_gate_lock();
+    gci_stop_world();
+}
+
+static void fork_parent(void)
+{
+    gci_start_world();
+    gci_sweep_gate_unlock();
+    pthread_mutex_unlock(&gci->gc_mutex);
+}
+
+static void reinit_locks(void)
+{
+    pthread_mutex_init(&gci->gc_mutex, NULL);
+    gci_sweep_gate_reinit();
+    pthread_mutex_init(&gci->threads_lock, NULL);
+    pthread_mutex_init(&gci->fin_lock, NULL);
+    for (unsigned i = 0; i < GC_NUM_SPANCLASSES; i++)
+        pthread_mutex_init(&gci->central[i].lock, NULL);
+    pthread_mutex_init(&gci->large_lock, NULL);
+    pthread_mutex_init(&gci->heap_lock, NULL);
+    pthread_mutex_init(&gci->roots_lock, NULL);
+    pthread_mutex_init(&gci->span_fa.lock, NULL);
+    pthread_mutex_init(&gci->thread_fa.lock, NULL);
+    pthread_mutex_init(&gci->wbuf_fa.lock, NULL);
+    for (unsigned w = 1; w <= GC_MAX_BITMAP_WORDS; w++)
+        pthread_mutex_init(&gci->bits_fa[w].lock, NULL);
+    pthread_mutex_init(&gci->sweeper_lock, NULL);
+    pthread_cond_init(&gci->sweeper_cond, NULL);
+    pthread_mutex_init(&gci->hooks_lock, NULL);
+    pthread_mutex_init(&gci->fin_wait_lock, NULL);
+    pthread_cond_init(&gci->fin_cond, NULL);
+}
+
+static void fork_child(void)
+{
+    reinit_locks();
+    sem_init(&gci->ack_sem, 0, 0);
+    struct gthread *self = gci_self, *t = gci->threads, *next;
+    gci->threads = NULL;
+    gci->nthreads = 0;
+    for (; t; t = next) {
+        next = t->next;
+        if (t == self)
+            continue;
+        gci_mcache_flush(&t->cache);
+        gci_mcache_flush_stats(&t->cache);
+        gci_fixalloc_free(&gci->thread_fa, t);
+    }
+    if (self) {
+        self->next = self->prev = NULL;
+        gci->threads = self;
+        gci->nthreads = 1;
+        self->tid = pthread_self();
+    }
+    gci->sweeper_started = 0;
+    gci->sweeper_wake = 0;
+    gci->fin_thread_started = 0;
+    gci_mark_after_fork_child();
+}
+
+void gci_fork_init(void)
+{
+    pthread_mutex_init(&gci->roots_lock, NULL);
+    pthread_mutex_init(&gci->sweeper_lock, NULL);
+    pthread_cond_init(&gci->sweeper_cond, NULL);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+}

@@ -1,0 +1,368 @@
+/* mark.c - tri-color marking, in parallel, with the world stopped.
+ *
+ * Tri-color invariant (Dijkstra; the same words as Lua's lgc.h):
+ *   white  = mark bit clear: not yet known to be reachable;
+ *   grey   = mark bit set, range still in a work buffer: its words are
+ *            still to be scanned;
+ *   black  = mark bit set and scanned.
+ * With the world stopped no black object can gain a pointer to a white
+ * one, so when the work buffers are empty every object reachable from the
+ * roots is black and every white object is garbage.  (Concurrent marking
+ * needs the write barrier in barrier.c to keep this true.)
+ *
+ * Owns: mark bits (set with atomic OR, so parallel markers agree on who
+ * turned an object grey), the work pool, and the marking threads.
+ * Work is a stack of (start, length) ranges in 4 KiB buffers: each marker
+ * keeps one buffer and trades full/empty ones through a locked pool, so
+ * marking never recurses on the C stack (a 10-million-node list is a loop).
+ * Ranges longer than SCAN_CHUNK are split, so one big object or data
+ * segment is scanned by several markers.
+ * Termination: a marker with no local work waits on the pool; when all
+ * markers wait and the pool is empty, marking is done.
+ */
+#include "gc_internal.h"
+#include <signal.h>
+#include <errno.h>
+
+#define SCAN_CHUNK (128 * 1024)
+#define MAX_MARKERS 256
+
+/* One per marking thread, each on its own cache lines: marked_bytes is
+ * written for every object marked, and sharing a line between markers made
+ * two markers slower than one. */
+struct marker {
+    struct wbuf *cur;
+    uint64_t marked_bytes;
+    uint64_t cpu_ns;
+} __attribute__((aligned(128)));
+
+static struct {
+    pthread_mutex_t lock;
+    pthread_cond_t work_cond;      /* pool gained work, or marking is done */
+    pthread_cond_t start_cond;     /* helpers: a new round started */
+    pthread_cond_t end_cond;       /* collector: a helper finished its round */
+    struct wbuf *full;             /* buffers with work */
+    struct wbuf *empty;            /* recycled buffers */
+    int nwaiting;                  /* markers without work (spinning or asleep) */
+    int nsleeping;                 /* of those, blocked on work_cond */
+    int nworkers;                  /* markers in this round */
+    int done;
+    unsigned round;                /* bumped to start helpers */
+    int helpers_running;
+    int nhelpers;                  /* helper threads created */
+    struct marker m[MAX_MARKERS];  /* m[0] is the collector */
+} pool;
+
+static struct wbuf *wbuf_get(void)
+{
+    struct wbuf *b;
+    pthread_mutex_lock(&pool.lock);
+    b = pool.empty;
+    if (b)
+        pool.empty = b->next;
+    pthread_mutex_unlock(&pool.lock);
+    if (!b) {
+        b = gci_fixalloc_alloc(&gci->wbuf_fa);
+        if (!b)
+            gci_fatal("out of memory for mark work buffers");
+    }
+    b->n = 0;
+    b->next = NULL;
+    return b;
+}
+
+/* Publishes b to the pool.  pool.lock held. */
+static void publish_locked(struct wbuf *b)
+{
+    b->next = pool.full;
+    __atomic_store_n(&pool.full, b, __ATOMIC_RELEASE);
+    if (pool.nsleeping)
+        pthread_cond_signal(&pool.work_cond);
+}
+
+static inline void push(struct marker *m, uintptr_t lo, uintptr_t len)
+{
+    struct wbuf *b = m->cur;
+    if (GC_UNLIKELY(b->n == WBUF_ITEMS)) {
+        pthread_mutex_lock(&pool.lock);
+        publish_locked(b);
+        pthread_mutex_unlock(&pool.lock);
+        b = m->cur = wbuf_get();
+    }
+    b->items[b->n++] = (struct mark_item){lo, len};
+}
+
+/* Markers in the current round; with one, mark bits need no atomics. */
+static int mark_shared;
+
+/* Sets bit `bit` of *w; returns its old value.  One `lock bts` when markers
+ * run in parallel (a fetch_or whose result is tested compiles to a
+ * cmpxchg loop, which profiling showed spinning under contention), a plain
+ * read-modify-write when there is a single marker. */
+static inline int test_and_set(uint64_t *w, unsigned bit)
+{
+#if defined(__x86_64__)
+    if (mark_shared) {
+        unsigned char old;
+        __asm__ volatile("lock btsq %2, %0\n\tsetc %1" : "+m"(*w), "=q"(old) : "r"((uint64_t)bit) : "memory", "cc");
+        return old;
+    }
+#else
+    if (mark_shared)
+        return (int)((__atomic_fetch_or(w, 1ull << bit, __ATOMIC_RELAXED) >> bit) & 1);
+#endif
+    uint64_t old = *w;
+    *w = old | (1ull << bit);
+    return (int)((old >> bit) & 1);
+}
+
+/* Turns the object containing v grey (or black if noscan). */
+static inline void shade(struct marker *m, uintptr_t v)
+{
+    uintptr_t base;
+    uint32_t idx;
+    struct span *s = gci_find_object(v, &base, &idx);
+    if (!s)
+        return;
+    uint64_t *w = &s->mark_bits[idx >> 6];
+    if ((__atomic_load_n(w, __ATOMIC_RELAXED) >> (idx & 63)) & 1)
+        return;
+    if (test_and_set(w, idx & 63))
+        return;
+    uintptr_t size = s->state == SPAN_LARGE ? s->npages * GC_PAGE_SIZE : s->elemsize;
+    m->marked_bytes += size;
+    if (!s->noscan) {
+        __builtin_prefetch((const void *)base);   /* scanned soon: the work list is LIFO */
+        push(m, base, size);
+    }
+}
+
+static void scan_range(struct marker *m, uintptr_t lo, uintptr_t len)
+{
+    if (len > SCAN_CHUNK) {
+        push(m, lo + SCAN_CHUNK, len - SCAN_CHUNK);
+        len = SCAN_CHUNK;
+    }
+    uintptr_t hlo = gci->heap_lo, hspan = gci->heap_hi - hlo;
+    uintptr_t p = (lo + 7) & ~(uintptr_t)7, end = lo + len;
+    for (; p + sizeof(uintptr_t) <= end; p += sizeof(uintptr_t)) {
+        uintptr_t v = *(const uintptr_t *)p;
+        if (v - hlo < hspan)
+            shade(m, v);
+    }
+}
+
+/* Drains work until every marker is idle. */
+static void drain(struct marker *m)
+{
+    for (;;) {
+        struct wbuf *b = m->cur;
+        unsigned tick = 0;
+        while (b->n) {
+            struct mark_item it = b->items[--b->n];
+            scan_range(m, it.lo, it.len);
+            b = m->cur;
+            /* Share work when others starve (checked every 32 items: the
+             * shared counter's cache line is written by waiting markers). */
+            if (GC_UNLIKELY((++tick & 31) == 0) && b->n > 16 &&
+                __atomic_load_n(&pool.nwaiting, __ATOMIC_RELAXED)) {
+                struct wbuf *half = wbuf_get();
+                uint64_t k = b->n / 2;
+                memcpy(half->items, b->items + (b->n - k), k * sizeof(struct mark_item));
+                half->n = k;
+                b->n -= k;
+                pthread_mutex_lock(&pool.lock);
+                publish_locked(half);
+                pthread_mutex_unlock(&pool.lock);
+            }
+        }
+        pthread_mutex_lock(&pool.lock);
+        for (;;) {
+            if (pool.full) {
+                struct wbuf *nb = pool.full;
+                pool.full = nb->next;
+                nb->next = NULL;
+                /* recycle our empty buffer */
+                b->next = pool.empty;
+                pool.empty = b;
+                m->cur = nb;
+                break;
+            }
+            if (pool.done) {
+                pthread_mutex_unlock(&pool.lock);
+                return;
+            }
+            pool.nwaiting++;
+            if (pool.nwaiting == pool.nworkers) {
+                __atomic_store_n(&pool.done, 1, __ATOMIC_RELEASE);
+                pool.nwaiting--;
+                pthread_cond_broadcast(&pool.work_cond);
+                pthread_mutex_unlock(&pool.lock);
+                return;
+            }
+            /* Spin a little before sleeping: work usually reappears within
+             * microseconds (another marker splits its buffer), and a futex
+             * sleep/wake per hand-over made parallel marking slower than one
+             * marker (bench/binary_trees). */
+            pthread_mutex_unlock(&pool.lock);
+            for (int spin = 0; spin < 20000; spin++) {
+                if (__atomic_load_n(&pool.full, __ATOMIC_ACQUIRE) || __atomic_load_n(&pool.done, __ATOMIC_ACQUIRE))
+                    break;
+                __builtin_ia32_pause();
+            }
+            pthread_mutex_lock(&pool.lock);
+            if (!pool.full && !pool.done) {
+                pool.nsleeping++;
+                pthread_cond_wait(&pool.work_cond, &pool.lock);
+                pool.nsleeping--;
+            }
+            pool.nwaiting--;
+        }
+        pthread_mutex_unlock(&pool.lock);
+    }
+}
+
+static void run_marker(struct marker *m)
+{
+    uint64_t t0 = gci_thread_cputime();
+    if (!m->cur)
+        m->cur = wbuf_get();
+    drain(m);
+    m->cpu_ns += gci_thread_cputime() - t0;
+}
+
+static void *helper_main(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    unsigned seen = 0;
+    pthread_mutex_lock(&pool.lock);
+    for (;;) {
+        while (pool.round == seen || id >= pool.nworkers)
+            pthread_cond_wait(&pool.start_cond, &pool.lock);
+        seen = pool.round;
+        pthread_mutex_unlock(&pool.lock);
+        run_marker(&pool.m[id]);
+        pthread_mutex_lock(&pool.lock);
+        pool.helpers_running--;
+        pthread_cond_signal(&pool.end_cond);
+    }
+    return NULL;
+}
+
+void gci_mark_init(void)
+{
+    pthread_mutex_init(&pool.lock, NULL);
+    pthread_cond_init(&pool.work_cond, NULL);
+    pthread_cond_init(&pool.start_cond, NULL);
+    pthread_cond_init(&pool.end_cond, NULL);
+    gci_fixalloc_init(&gci->wbuf_fa, sizeof(struct wbuf), NULL);
+    if (gci->procs > MAX_MARKERS)
+        gci->procs = MAX_MARKERS;
+}
+
+/* Reinitialises after fork: helper threads do not exist in the child. */
+void gci_mark_after_fork_child(void)
+{
+    pthread_mutex_init(&pool.lock, NULL);
+    pthread_cond_init(&pool.work_cond, NULL);
+    pthread_cond_init(&pool.start_cond, NULL);
+    pthread_cond_init(&pool.end_cond, NULL);
+    pool.nhelpers = 0;
+    pool.helpers_running = 0;
+}
+
+static void start_helpers(int want)
+{
+    while (pool.nhelpers < want) {
+        pthread_t th;
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);   /* helpers take no signals */
+        int rc = pthread_create(&th, NULL, helper_main, (void *)(intptr_t)(pool.nhelpers + 1));
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (rc != 0)
+            break;
+        pthread_detach(th);
+        pool.nhelpers++;
+    }
+}
+
+void gci_mark_push_range(uintptr_t lo, uintptr_t hi)
+{
+    struct marker *m = &pool.m[0];
+    if (!m->cur)
+        m->cur = wbuf_get();
+    if (hi > lo)
+        push(m, lo, hi - lo);
+}
+
+int gci_mark_object(uintptr_t p, int scan)
+{
+    uintptr_t base;
+    uint32_t idx;
+    struct marker *m = &pool.m[0];
+    struct span *s = gci_find_object(p, &base, &idx);
+    if (!s)
+        return 0;
+    if (test_and_set(&s->mark_bits[idx >> 6], idx & 63))
+        return 0;
+    uintptr_t size = s->state == SPAN_LARGE ? s->npages * GC_PAGE_SIZE : s->elemsize;
+    m->marked_bytes += size;
+    if (scan && !s->noscan)
+        gci_mark_push_range(base, base + size);
+    return 1;
+}
+
+int gci_is_marked(uintptr_t p)
+{
+    uintptr_t base;
+    uint32_t idx;
+    struct span *s = gci_find_object(p, &base, &idx);
+    return s && gci_span_bit(s->mark_bits, idx);
+}
+
+void gci_mark_run(void)
+{
+    int n = gci->procs;
+    /* Move the collector's pushed work to the pool so helpers can take it. */
+    pthread_mutex_lock(&pool.lock);
+    if (n > 1)
+        start_helpers(n - 1);
+    n = pool.nhelpers + 1 < n ? pool.nhelpers + 1 : n;
+    pool.nworkers = n;
+    mark_shared = n > 1;
+    pool.done = 0;
+    pool.nwaiting = 0;
+    pool.nsleeping = 0;
+    if (n > 1) {
+        pool.helpers_running = n - 1;
+        pool.round++;
+        pthread_cond_broadcast(&pool.start_cond);
+    }
+    pthread_mutex_unlock(&pool.lock);
+    run_marker(&pool.m[0]);
+    pthread_mutex_lock(&pool.lock);
+    while (pool.helpers_running > 0)
+        pthread_cond_wait(&pool.end_cond, &pool.lock);
+    pthread_mutex_unlock(&pool.lock);
+}
+
+uint64_t gci_mark_take_marked_bytes(void)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < MAX_MARKERS; i++) {
+        sum += pool.m[i].marked_bytes;
+        pool.m[i].marked_bytes = 0;
+    }
+    return sum;
+}
+
+uint64_t gci_mark_take_cpu_ns(void)
+{
+    uint64_t sum = 0;
+    for (int i = 0; i < MAX_MARKERS; i++) {
+        sum += pool.m[i].cpu_ns;
+        pool.m[i].cpu_ns = 0;
+    }
+    return sum;
+}

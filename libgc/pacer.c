@@ -1,0 +1,65 @@
+/* pacer.c - when to collect: the GOGC heap goal.
+ *
+ * Owns: next_gc (the heap goal), trigger, gc_percent.
+ * Goal (Go's gcControllerState.heapGoal without the memory limit):
+ *   goal = marked + marked * GOGC / 100,   at least 4 MiB * GOGC / 100
+ * where marked is the live heap found by the last mark.  With GOGC off the
+ * goal is infinite.  In stop-the-world mode a cycle starts when heap_live
+ * (bytes allocated or claimed by mcaches since the last mark, plus the
+ * marked heap) reaches the goal: trigger == goal.  The concurrent pacer
+ * (trigger before the goal, from mark and allocation rates) is not part of
+ * this build.
+ * Writers: pacer_end_cycle with gc_mutex held; gc_set_percent (atomics).
+ */
+#include "gc_internal.h"
+
+#define HEAP_MINIMUM ((uint64_t)4 << 20)
+
+uint64_t gci_pacer_goal(uint64_t marked, int percent)
+{
+    if (percent < 0)
+        return UINT64_MAX;
+    uint64_t goal = marked + marked / 100 * (uint64_t)percent + (marked % 100) * (uint64_t)percent / 100;
+    if (goal < marked)
+        return UINT64_MAX;
+    uint64_t minimum = HEAP_MINIMUM / 100 * (uint64_t)percent;
+    return goal < minimum ? minimum : goal;
+}
+
+static void commit(void)
+{
+    uint64_t goal = gci_pacer_goal(gci->heap_marked, gci_load(&gci->gc_percent));
+    gci_store(&gci->next_gc, goal);
+    gci_store(&gci->trigger, goal);
+}
+
+void gci_pacer_init(void)
+{
+    gci->heap_marked = 0;
+    commit();
+}
+
+void gci_pacer_end_cycle(uint64_t marked)
+{
+    gci->heap_marked = marked;
+    commit();
+}
+
+int gc_set_percent(int percent)
+{
+    gci_init();
+    pthread_mutex_lock(&gci->gc_mutex);
+    int old = gci->gc_percent;
+    gci_store(&gci->gc_percent, percent < 0 ? -1 : percent);
+    commit();
+    pthread_mutex_unlock(&gci->gc_mutex);
+    return old;
+}
+
+int64_t gc_set_memory_limit(int64_t bytes)
+{
+    gci_init();
+    if (bytes < 0)
+        return gci_load(&gci->memory_limit);
+    return __atomic_exchange_n(&gci->memory_limit, bytes, __ATOMIC_ACQ_REL);
+}

@@ -1,0 +1,86 @@
+/* stats.c - gc_read_stats: a consistent snapshot of Go's MemStats subset.
+ *
+ * Owns: the pause ring and the derivation of the MemStats fields.
+ * Counting: allocations are counted per thread without atomics (mcache
+ * nmalloc/nfree/ntiny) and folded into the global counters with the world
+ * stopped, which is how gc_read_stats gets a consistent snapshot (Go's
+ * ReadMemStats stops the world too).  Sweeping counts its frees directly.
+ * Equations:
+ *   mallocs      == sum nmalloc[spc] + large_mallocs + ntiny
+ *   frees        == sum nfree[spc] + large_frees + ntiny
+ *   heap_objects == mallocs - frees
+ *   heap_alloc   == sum (nmalloc - nfree)[spc] * size[spc] + large bytes in use
+ *   heap_idle    == heap_sys - heap_inuse
+ * Tiny allocations count as one malloc and one free each (as in Go); the
+ * 16-byte blocks holding them are ordinary objects.
+ */
+#include "gc_internal.h"
+
+void gci_stats_record_pause(uint64_t pause_ns, uint64_t end_real_ns)
+{
+    uint64_t i = (gci->num_gc + 255) % 256;   /* num_gc already counts this cycle */
+    gci->pause_ns[i] = pause_ns;
+    gci->pause_end_ns[i] = end_real_ns;
+    gci->pause_total_ns += pause_ns;
+    gci->last_gc_ns = end_real_ns;
+}
+
+void gci_stats_totals(uint64_t *mallocs, uint64_t *frees, uint64_t *alloc_bytes, uint64_t *free_bytes)
+{
+    uint64_t m = 0, f = 0, ab = 0, fb = 0;
+    for (unsigned spc = 0; spc < GC_NUM_SPANCLASSES; spc++) {
+        uint64_t nm = gci_load(&gci->nmalloc[spc]), nf = gci_load(&gci->nfree[spc]);
+        m += nm;
+        f += nf;
+        ab += nm * gci_spc_size[spc];
+        fb += nf * gci_spc_size[spc];
+    }
+    uint64_t tiny = gci_load(&gci->ntiny);
+    *mallocs = m + gci_load(&gci->large_mallocs) + tiny;
+    *frees = f + gci_load(&gci->large_frees) + tiny;
+    *alloc_bytes = ab + gci_load(&gci->large_alloc_bytes);
+    *free_bytes = fb + gci_load(&gci->large_free_bytes);
+}
+
+void gc_read_stats(gc_stats *out)
+{
+    if (!gci_self && !gci_thread_attach()) {
+        memset(out, 0, sizeof *out);
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&gci->gc_mutex);   /* pause ring and cycle counters */
+    gci_stop_world();
+    for (struct gthread *t = gci->threads; t; t = t->next)
+        gci_mcache_flush_stats(&t->cache);
+    uint64_t ab, fb;
+    gci_stats_totals(&out->mallocs, &out->frees, &ab, &fb);
+    out->total_alloc = ab;
+    out->heap_alloc = ab - fb;
+    out->heap_objects = out->mallocs - out->frees;
+    out->tiny_allocs = gci_load(&gci->ntiny);
+    gci_start_world();
+
+    pthread_mutex_lock(&gci->heap_lock);
+    out->heap_sys = gci->heap_sys;
+    out->heap_inuse = gci->pages_inuse * GC_PAGE_SIZE;
+    out->heap_released = gci->pages_released * GC_PAGE_SIZE;
+    pthread_mutex_unlock(&gci->heap_lock);
+    out->heap_idle = out->heap_sys - out->heap_inuse;
+    out->metadata_sys = gci_load(&gci->metadata_sys);
+    out->sys = out->heap_sys + out->metadata_sys;
+    out->next_gc = gci_load(&gci->next_gc);
+    out->last_gc_ns = gci->last_gc_ns;
+    out->pause_total_ns = gci->pause_total_ns;
+    memcpy(out->pause_ns, gci->pause_ns, sizeof out->pause_ns);
+    memcpy(out->pause_end_ns, gci->pause_end_ns, sizeof out->pause_end_ns);
+    out->num_gc = (uint32_t)gci->num_gc;
+    out->num_forced_gc = (uint32_t)gci->num_forced_gc;
+    uint64_t elapsed = gci_nanotime() - gci->start_ns;
+    out->gc_cpu_fraction = elapsed ? (double)gci_load(&gci->gc_cpu_ns) / ((double)elapsed * gci->procs) : 0.0;
+    out->gc_percent = gci_load(&gci->gc_percent);
+    out->memory_limit = gci_load(&gci->memory_limit);
+    out->mark_cpu_ns = gci_load(&gci->mark_cpu_ns);
+    out->sweep_cpu_ns = gci_load(&gci->sweep_cpu_ns);
+    pthread_mutex_unlock(&gci->gc_mutex);
+}

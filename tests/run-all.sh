@@ -1,0 +1,71 @@
+#!/bin/bash
+# tests/run-all.sh - build gctune and run the whole test suite.
+#
+#   autoreconf -fi       if configure is missing or out of date
+#   ./configure          if the tree is not configured (or configure changed)
+#   make -j2
+#   make -j2 check
+#
+# Prints the cmocka output of the unit tests (tests/unit/*.log), every log of
+# a failing test in full, and ends with automake's test summary.  Exits
+# nonzero if the build or any test fails.  Arguments go to ./configure.
+# GCTUNE_JOBS overrides the -j2.
+
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/build.sh
+. scripts/build.sh
+
+gctune_configure "$@"
+gctune_make all
+
+out=$(mktemp "${TMPDIR:-/tmp}/gctune-check.XXXXXX")
+trap 'rm -f "$out"' EXIT
+
+echo "==> make -j${GCTUNE_JOBS:-2} check"
+status=0
+make -j"${GCTUNE_JOBS:-2}" check 2>&1 | tee "$out" || status=$?
+
+shopt -s nullglob globstar
+unit_logs=(tests/unit/*.log)
+if [ ${#unit_logs[@]} -gt 0 ]; then
+    echo
+    echo "==> cmocka output (tests/unit/*.log)"
+    for log in "${unit_logs[@]}"; do
+        echo "---- $log"
+        cat "$log"
+    done
+fi
+
+failed=()
+for trs in tests/**/*.trs; do
+    if grep -Eq '^:test-result: (FAIL|XPASS|ERROR)' "$trs"; then
+        failed+=("${trs%.trs}.log")
+    fi
+done
+if [ ${#failed[@]} -gt 0 ]; then
+    echo
+    echo "==> logs of failing tests"
+    for log in "${failed[@]}"; do
+        echo "---- $log"
+        cat "$log"
+    done
+fi
+
+echo
+if grep -q 'Testsuite summary' "$out"; then
+    # automake's summary block: from the rule above "Testsuite summary" to
+    # the last rule of the output.
+    awk '/^=+$/ { rule = NR } /Testsuite summary/ { start = rule }
+         { line[NR] = $0 } /^=+$/ { last = NR }
+         END { if (start) for (i = start; i <= last; i++) print line[i] }' "$out"
+else
+    echo "==> make check did not reach the test summary (build failure?): see above"
+    [ $status -ne 0 ] || status=1
+fi
+
+if [ $status -ne 0 ]; then
+    echo "==> FAILED (make check exit status $status)"
+fi
+exit $status
