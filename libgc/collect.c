@@ -1,5 +1,14 @@
 /* collect.c - one garbage collection cycle, and fork safety.
  *
+ * Concurrent mode (gc_set_concurrent(1)) replaces step 3 by: a short pause
+ * that scans the roots (the snapshot), turns on the write barrier and black
+ * allocation, and leaves the reached objects as work; marking beside the
+ * program by the cycle's driver at ~25% of GCTUNE_PROCS and by mark assists;
+ * then a short mark-termination pause that flushes barrier buffers and
+ * mcaches and finishes the remaining work (and, with gccheckmark=1,
+ * re-marks with the world stopped to find missed barriers).  Triggered
+ * cycles run on the GC controller thread; gc_collect runs one on its caller.
+ *
  * Phases of a cycle (stop-the-world mode; cf. Go's mgc.go):
  *   1. Sweep termination: finish sweeping the previous cycle (every span
  *      must be swept before its mark bits are reused), take the sweep gate,
@@ -18,6 +27,9 @@
  */
 #include "gc_internal.h"
 #include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <unistd.h>
 
 static uint64_t flush_all_mcaches(void)
 {
@@ -86,6 +98,43 @@ GC_NOINLINE void gci_collect(int kind, uint32_t unused)
 }
 #endif
 
+/* Marking with the world stopped (the default).  World stopped on entry;
+ * returns the bytes marked. */
+static uint64_t mark_stopped(void)
+{
+    gci_roots_push_all();
+    gci_fin_push_ready_roots();
+    gci_mark_run();
+    gci_fin_mark_phase();
+    return gci_mark_take_marked_bytes();
+}
+
+/* The concurrent part of a cycle: the driver marks beside the program at
+ * about 25% of GCTUNE_PROCS CPUs (a fractional worker when that is less
+ * than one thread), while allocating threads assist.  Returns when no work
+ * is left outside per-thread barrier buffers. */
+static void mark_concurrently(gc_cycle_info *info)
+{
+    double share = 0.25 * gci->procs;          /* CPUs for background marking */
+    double util = share >= 1.0 ? 1.0 : share;  /* this thread's target utilisation */
+    uint64_t t0 = gci_nanotime(), c0 = gci_thread_cputime(), cpu = 0;
+    for (;;) {
+        if (gci_mark_concurrent_work(256 << 10, &cpu))
+            ;
+        else if (gci_mark_concurrent_idle())
+            break;
+        else
+            sched_yield();   /* an assist holds the last work: let it finish */
+        /* Fractional worker: stay at or below the utilisation target. */
+        while (util < 1.0 &&
+               (double)(gci_thread_cputime() - c0) > util * (double)(gci_nanotime() - t0) + 50000.0)
+            usleep(100);
+    }
+    info->background_cpu_ns = gci_thread_cputime() - c0;
+    info->concurrent_ns = gci_nanotime() - t0;
+    (void)cpu;
+}
+
 GC_NOINLINE void gci_collect_body(int kind, uintptr_t stack_lo)
 {
     pthread_mutex_lock(&gci->gc_mutex);
@@ -94,30 +143,68 @@ GC_NOINLINE void gci_collect_body(int kind, uintptr_t stack_lo)
         pthread_mutex_unlock(&gci->gc_mutex);   /* another thread just collected */
         return;
     }
+    int concurrent = gci_load(&gci->concurrent) && kind != 1;
     gc_cycle_info info;
     memset(&info, 0, sizeof info);
     info.start_ns = gci_realtime();
     info.forced = kind == 2;
-    uint64_t t_begin = gci_nanotime();
+    info.concurrent = concurrent;
 
     gci_sweep_finish();
     gci_sweep_gate_lock();
     gci_roots_snapshot_segments();
 
+    uint64_t marked, stw1, stw2, mark_phase;
     gci_stop_world();
-    uint64_t t_stw0 = gci_nanotime();
+    uint64_t t0 = gci_nanotime();
     info.heap_before = flush_all_mcaches();
 #if GCTUNE_DEBUG >= 1
     gci_heap_verify();
 #endif
-    gci_roots_push_all();
-    gci_fin_push_ready_roots();
-    gci_mark_run();
-    gci_fin_mark_phase();
-    uint64_t marked = gci_mark_take_marked_bytes();
-    uint64_t t_mark_end = gci_nanotime();
+    if (!concurrent) {
+        marked = mark_stopped();
+        stw1 = gci_nanotime() - t0;
+        mark_phase = 0;
+    } else {
+        /* 1. Snapshot: roots scanned now; barriers and black allocation on. */
+        gci_store(&gci->mark_scanned, 0);
+        gci->mark_expected = gci->heap_marked ? gci->heap_marked : (4u << 20);
+        gci_marking = 1;
+        gci_mark_set_root_mode(1);
+        gci_roots_push_all();
+        gci_mark_set_root_mode(0);
+        gci_fin_push_ready_roots();
+        gci_mark_begin_concurrent();
+        gci->mark_start_live = gci_load(&gci->heap_live);
+        stw1 = gci_nanotime() - t0;
+        gci_start_world();
 
-    /* Mark termination. */
+        /* 2. Concurrent marking. */
+        mark_concurrently(&info);
+
+        /* 3. Mark termination: flush barrier buffers and mcaches, finish
+         *    the little work left with the world stopped. */
+        gci_stop_world();
+        t0 = gci_nanotime();
+        for (struct gthread *t = gci->threads; t; t = t->next)
+            gci_wb_flush(t);
+        uint64_t live_now = flush_all_mcaches();
+        gci_marking = 0;
+        gci_mark_end_concurrent();
+        gci_mark_run();
+        gci_fin_mark_phase();
+        marked = gci_mark_take_marked_bytes();
+        if (gci->gccheckmark)
+            gci_checkmark_verify();
+        uint64_t allocated = live_now > gci->mark_start_live ? live_now - gci->mark_start_live : 0;
+        marked += allocated;   /* allocated black during marking */
+        gci_pacer_end_concurrent(allocated);
+        mark_phase = info.concurrent_ns;
+        stw2 = 0;   /* set below */
+    }
+
+    /* Mark termination (both modes). */
+    uint64_t t_term = gci_nanotime();
     gci_store(&gci->sweepgen, gci->sweepgen + 2);
     gci_store(&gci->sweep_cursor, 0);
     gci_store(&gci->heap_live, marked);
@@ -125,17 +212,33 @@ GC_NOINLINE void gci_collect_body(int kind, uintptr_t stack_lo)
     info.num = (uint32_t)++gci->num_gc;
     if (kind == 2)
         gci->num_forced_gc++;
-    uint64_t t_stw1 = gci_nanotime();
-    uint64_t pause = t_stw1 - t_stw0;
+    uint64_t t_end = gci_nanotime();
+    if (!concurrent) {
+        stw2 = t_end - t_term;
+    } else {
+        stw2 = t_end - t0;
+    }
+    uint64_t pause = stw1 + stw2;
     info.end_ns = gci_realtime();
     gci_stats_record_pause(pause, info.end_ns);
     gci_start_world();
     gci_sweep_gate_unlock();
 
-    info.mark_cpu_ns = gci_mark_take_cpu_ns();
+    info.mark_cpu_ns = gci_mark_take_cpu_ns() + info.background_cpu_ns;
     gci_add(&gci->mark_cpu_ns, info.mark_cpu_ns);
-    gci_add(&gci->gc_cpu_ns, pause * (uint64_t)gci->procs);
+    info.assist_cpu_ns = 0;
+    if (concurrent) {
+        for (struct gthread *t = gci->threads; t; t = t->next) {   /* racy read: statistics only */
+            info.assist_cpu_ns += t->assist_cpu_ns;
+            t->assist_cpu_ns = 0;
+        }
+        gci_add(&gci->concurrent_mark_ns, info.concurrent_ns);
+        gci_add(&gci->background_mark_cpu_ns, info.background_cpu_ns);
+    }
+    gci_add(&gci->gc_cpu_ns, pause * (uint64_t)gci->procs + info.background_cpu_ns + info.assist_cpu_ns);
     info.stw_ns = pause;
+    info.stw_start_ns = concurrent ? stw1 : pause;
+    info.stw_end_ns = concurrent ? stw2 : 0;
     info.heap_marked = marked;
     info.heap_goal = gci_load(&gci->next_gc);
     info.gc_percent = gci_load(&gci->gc_percent);
@@ -148,10 +251,51 @@ GC_NOINLINE void gci_collect_body(int kind, uintptr_t stack_lo)
         gci_sweep_wake_background();
     gci_fin_after_cycle();
     if (gci->gctrace)
-        gci_trace_cycle(&info, t_mark_end - t_stw0, 0, t_stw1 - t_mark_end, info.heap_before);
-    (void)t_begin;
+        gci_trace_cycle(&info, stw1, mark_phase, stw2, info.heap_before);
     pthread_mutex_unlock(&gci->gc_mutex);
     gci_run_hooks(&info);
+}
+
+/* ---- the GC controller: runs triggered cycles in concurrent mode, so the
+ * allocating thread that crossed the trigger is not blocked for the whole
+ * mark.  An internal thread: not registered (it holds no roots) and blocks
+ * all signals. */
+static void *controller_main(void *arg)
+{
+    (void)arg;
+    pthread_mutex_lock(&gci->controller_lock);
+    for (;;) {
+        while (!gci->controller_request)
+            pthread_cond_wait(&gci->controller_cond, &gci->controller_lock);
+        gci->controller_request = 0;
+        pthread_mutex_unlock(&gci->controller_lock);
+        gci_collect(0, 0);
+        pthread_mutex_lock(&gci->controller_lock);
+    }
+    return NULL;
+}
+
+void gci_collect_async(void)
+{
+    pthread_mutex_lock(&gci->controller_lock);
+    if (!gci->controller_started) {
+        pthread_t th;
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int rc = pthread_create(&th, NULL, controller_main, NULL);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (rc != 0) {
+            pthread_mutex_unlock(&gci->controller_lock);
+            gci_collect(0, 0);   /* no thread: collect here */
+            return;
+        }
+        pthread_detach(th);
+        gci->controller_started = 1;
+    }
+    gci->controller_request = 1;
+    pthread_cond_signal(&gci->controller_cond);
+    pthread_mutex_unlock(&gci->controller_lock);
 }
 
 void gc_collect(void)
@@ -214,6 +358,8 @@ static void reinit_locks(void)
     pthread_mutex_init(&gci->hooks_lock, NULL);
     pthread_mutex_init(&gci->fin_wait_lock, NULL);
     pthread_cond_init(&gci->fin_cond, NULL);
+    pthread_mutex_init(&gci->controller_lock, NULL);
+    pthread_cond_init(&gci->controller_cond, NULL);
 }
 
 static void fork_child(void)
@@ -240,11 +386,15 @@ static void fork_child(void)
     gci->sweeper_started = 0;
     gci->sweeper_wake = 0;
     gci->fin_thread_started = 0;
+    gci->controller_started = 0;
+    gci->controller_request = 0;
     gci_mark_after_fork_child();
 }
 
 void gci_fork_init(void)
 {
+    pthread_mutex_init(&gci->controller_lock, NULL);
+    pthread_cond_init(&gci->controller_cond, NULL);
     pthread_mutex_init(&gci->roots_lock, NULL);
     pthread_mutex_init(&gci->sweeper_lock, NULL);
     pthread_cond_init(&gci->sweeper_cond, NULL);

@@ -92,6 +92,16 @@ struct gcstate {
     int gc_percent;                    /* atomic; < 0 = off */
     int64_t memory_limit;              /* bytes; atomic; INT64_MAX = none */
     int procs;                         /* marking threads (GCTUNE_PROCS) */
+    int concurrent;                    /* atomic; concurrent marking chosen (gc_set_concurrent) */
+    uint64_t mark_scanned;             /* bytes scanned this cycle; atomic, batched */
+    uint64_t mark_expected;            /* bytes expected to scan this cycle (last live heap) */
+    uint64_t mark_start_live;          /* heap_live when concurrent marking began */
+    double runway_smoothed;            /* bytes allocated during a concurrent mark, smoothed */
+    uint64_t concurrent_mark_ns, background_mark_cpu_ns, assist_cpu_ns;   /* cumulative; atomic */
+    int controller_started;
+    pthread_mutex_t controller_lock;   /* never taken inside a critical section */
+    pthread_cond_t controller_cond;
+    int controller_request;            /* controller_lock */
     uint64_t stress_every;             /* GCTUNE_GCSTRESS: collect every n allocations (0 = off) */
     int gctrace;                       /* GODEBUG=gctrace=1 */
     int gccheckmark;                   /* GODEBUG=gccheckmark=1 */
@@ -152,6 +162,10 @@ struct fin_entry {
 };
 
 GC_HIDDEN extern struct gcstate *gci;
+/* 1 while concurrent marking runs: write barriers shade, allocations are
+ * black.  Changes only with the world stopped.  A plain int in .bss (not a
+ * pointer, so harmless as a root) to keep the fast paths to one load. */
+GC_HIDDEN extern volatile int gci_marking;
 GC_HIDDEN extern struct span gci_empty_span;
 GC_HIDDEN extern __thread struct gthread *gci_self __attribute__((tls_model("initial-exec")));
 
@@ -257,6 +271,17 @@ GC_HIDDEN void gci_list_remove(struct span **head, struct span *s);
 GC_HIDDEN struct span **gci_central_list(struct central *c, uint8_t id);
 GC_HIDDEN void gci_central_place_swept(struct central *c, struct span *s); /* c->lock held */
 
+/* ---- barrier.c / mark.c: concurrent marking ---- */
+GC_HIDDEN void gci_mark_new_object(uintptr_t p) GC_NOINLINE;   /* allocate black */
+GC_HIDDEN void gci_wb_flush(struct gthread *t);                /* barrier buffer -> mark work */
+GC_HIDDEN void gci_mark_set_root_mode(int on);                 /* push_range scans at once */
+GC_HIDDEN void gci_mark_begin_concurrent(void);
+GC_HIDDEN int gci_mark_concurrent_work(uint64_t budget_bytes, uint64_t *cpu_ns); /* 0 when no work */
+GC_HIDDEN int gci_mark_concurrent_idle(void);                  /* no work anywhere right now */
+GC_HIDDEN void gci_mark_end_concurrent(void);
+GC_HIDDEN void gci_mark_assist(struct gthread *t, uint64_t bytes);
+GC_HIDDEN void gci_checkmark_verify(void);                     /* world stopped, after marking */
+
 /* ---- mcache.c ---- */
 GC_HIDDEN void *gci_mcache_refill_alloc(struct mcache *c, unsigned spc) GC_NOINLINE;
 GC_HIDDEN void gci_mcache_flush(struct mcache *c);        /* return spans, free lists, tiny */
@@ -289,6 +314,8 @@ static inline __attribute__((always_inline)) void *gci_mcache_alloc(struct mcach
         c->freelist_len[spc]--;
         c->nmalloc[spc]++;
         gci_zero(p, gci_spc_size[spc]);
+        if (GC_UNLIKELY(gci_marking))
+            gci_mark_new_object((uintptr_t)p);
         return p;
     }
     struct span *s = c->alloc[spc];
@@ -300,7 +327,9 @@ static inline __attribute__((always_inline)) void *gci_mcache_alloc(struct mcach
     p = (void *)(s->base + (uintptr_t)(s->cache_word * 64 + tz) * s->elemsize);
     c->nmalloc[spc]++;
     if (s->needzero)
-        memset(p, 0, s->elemsize);
+        gci_zero(p, s->elemsize);
+    if (GC_UNLIKELY(gci_marking))
+        gci_mark_new_object((uintptr_t)p);
     return p;
 }
 
@@ -375,12 +404,14 @@ GC_HIDDEN void gci_mark_after_fork_child(void);
 GC_HIDDEN void gci_pacer_init(void);
 GC_HIDDEN void gci_pacer_end_cycle(uint64_t marked);
 GC_HIDDEN uint64_t gci_pacer_goal(uint64_t marked, int percent);
+GC_HIDDEN void gci_pacer_end_concurrent(uint64_t alloc_during_mark);
 static inline int gci_should_trigger(void) {
     return gci_load_relaxed(&gci->heap_live) >= gci_load_relaxed(&gci->trigger);
 }
 
 /* ---- collect.c ---- */
 GC_HIDDEN void gci_collect(int forced, uint32_t seen_num_gc);
+GC_HIDDEN void gci_collect_async(void);   /* concurrent mode: wake the GC controller */
 GC_HIDDEN void gci_fork_init(void);
 
 /* ---- finalizer.c ---- */

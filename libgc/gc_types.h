@@ -151,6 +151,8 @@ struct gthread {
     pthread_t tid;
     uintptr_t stack_hi;        /* highest address of the stack (exclusive) */
     volatile uintptr_t stack_lo;  /* sp saved when suspended */
+    uintptr_t sig_regs[32];    /* general registers at the suspend signal (stw.c) */
+    uint32_t nsig_regs;        /* 0 when suspended at a critical-section exit */
     volatile int in_critical;  /* inside the allocator: suspension is deferred */
     union {                    /* acted on at critical exit; each byte has one writer */
         struct {
@@ -162,6 +164,11 @@ struct gthread {
     uint64_t stress_every;     /* copy of gci->stress_every */
     volatile unsigned resumed_seen;
     int is_main;
+    /* concurrent marking (barrier.c, mark.c): owner only, or world stopped */
+    uint32_t wb_n;             /* pointers buffered by the write barrier */
+    uintptr_t wb_buf[256];     /* to shade; flushed into the mark work when full */
+    int64_t assist_credit;     /* bytes of scan work done ahead (>0) or owed (<0) */
+    uint64_t assist_cpu_ns;    /* CPU spent in mark assists */
     struct mcache cache;
 };
 

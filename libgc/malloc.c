@@ -101,6 +101,8 @@ void *gci_alloc_large(struct gthread *t, size_t n, int noscan)
         gci_crit_enter();
     }
     gci_span_init_large(s, npages * GC_PAGE_SIZE, noscan, 1);
+    if (GC_UNLIKELY(gci_marking))
+        s->mark_bits[0] |= 1;   /* allocated black; not yet visible to markers */
     uint64_t bytes = npages * GC_PAGE_SIZE;
     gci_add(&gci->heap_live, bytes);
     gci_add(&gci->large_alloc_bytes, bytes);
@@ -109,7 +111,7 @@ void *gci_alloc_large(struct gthread *t, size_t n, int noscan)
     unsigned sw = (gci_load(&gci->sweepgen) / 2) % 2;
     gci_list_push(&gci->large[sw], s, (uint8_t)(LIST_LARGE0 + sw));
     pthread_mutex_unlock(&gci->large_lock);
-    if (gci_should_trigger())
+    if (!gci_marking && gci_should_trigger())
         t->pending.f.gc = 1;
     return (void *)s->base;
 }
@@ -205,28 +207,54 @@ static void bad_free(const void *p, const char *why)
 #endif
 }
 
+/* The alloc bit is cleared and the list checked under large_lock, the lock
+ * under which a sweeper disposes of a large span (sweep.c dispose_large):
+ * clearing it first let a sweeper free the span, another thread reuse it,
+ * and this call then free the other thread's live object. */
 static void free_large(struct span *s)
 {
+    pthread_mutex_lock(&gci->large_lock);
     uint64_t old = __atomic_fetch_and(&s->alloc_bits[0], ~1ull, __ATOMIC_ACQ_REL);
     if (!(old & 1)) {
+        pthread_mutex_unlock(&gci->large_lock);
         bad_free((void *)s->base, "double free of a large object");
         return;
     }
-    uint64_t bytes = s->npages * GC_PAGE_SIZE;
-    gci_sub(&gci->heap_live, bytes);
-    gci_add(&gci->large_free_bytes, bytes);
-    gci_add(&gci->large_frees, 1);
     /* Whoever holds the span off the lists (a sweeper) frees it when it
-     * sees the cleared bit under large_lock; otherwise we do. */
+     * sees the cleared bit under large_lock; otherwise we do.  While
+     * marking runs concurrently the next sweep frees it (markers may be
+     * reading it). */
     int mine = 0;
-    pthread_mutex_lock(&gci->large_lock);
-    if (s->list == LIST_LARGE0 || s->list == LIST_LARGE1) {
+    if (!gci_marking && (s->list == LIST_LARGE0 || s->list == LIST_LARGE1)) {
         gci_list_remove(&gci->large[s->list - LIST_LARGE0], s);
         mine = 1;
     }
     pthread_mutex_unlock(&gci->large_lock);
+    uint64_t bytes = s->npages * GC_PAGE_SIZE;
+    gci_sub(&gci->heap_live, bytes);
+    gci_add(&gci->large_free_bytes, bytes);
+    gci_add(&gci->large_frees, 1);
     if (mine)
         gci_heap_free(s);
+}
+
+/* Debug builds poison what gc_free frees (all but the free-list link), so a
+ * second gc_free of the same object is recognised.  Release builds catch
+ * the common immediate double free by comparing with the free-list head. */
+static int poisoned(const struct span *s, const void *ptr)
+{
+#if GCTUNE_DEBUG >= 1
+    const unsigned char *p = ptr;
+    if (s->elemsize <= sizeof(void *))
+        return 0;
+    for (uint32_t i = sizeof(void *); i < s->elemsize; i++)
+        if (p[i] != GC_POISON_FREED)
+            return 0;
+    return 1;
+#else
+    (void)s; (void)ptr;
+    return 0;
+#endif
 }
 
 void gc_free(void *ptr)
@@ -252,7 +280,7 @@ void gc_free(void *ptr)
             bad_free(ptr, "pointer into the middle of an object");
         } else {
             gci_span_ensure_swept(s);
-            if (!gci_span_bit(s->alloc_bits, idx)) {
+            if (!gci_span_bit(s->alloc_bits, idx) || t->cache.freelist[s->spanclass] == ptr || poisoned(s, ptr)) {
                 bad_free(ptr, "object is not allocated (double free, or its pointer was hidden from the collector)");
             } else {
                 if (s->nfinalizers)
@@ -280,6 +308,8 @@ size_t gc_usable_size(const void *ptr)
         return 0;
     if (s->state == SPAN_LARGE)
         return s->npages * GC_PAGE_SIZE - (p - base);
+    if (s->spanclass == GC_SPANCLASS_TINY)
+        return 0;   /* tiny objects share 16-byte blocks; their sizes are not recorded */
     return s->elemsize - (p - base);
 }
 

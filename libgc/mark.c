@@ -287,13 +287,27 @@ static void start_helpers(int want)
     }
 }
 
+/* Root mode (the pause that starts a concurrent cycle): root ranges are
+ * scanned at once, so the snapshot is taken with the world stopped; only
+ * the objects they reach are left as work. */
+static int root_mode;
+void gci_mark_set_root_mode(int on) { root_mode = on; }
+
 void gci_mark_push_range(uintptr_t lo, uintptr_t hi)
 {
     struct marker *m = &pool.m[0];
     if (!m->cur)
         m->cur = wbuf_get();
-    if (hi > lo)
-        push(m, lo, hi - lo);
+    if (hi <= lo)
+        return;
+    if (root_mode) {
+        for (uintptr_t p = lo; p < hi; p += SCAN_CHUNK) {
+            uintptr_t len = hi - p < SCAN_CHUNK ? hi - p : SCAN_CHUNK;
+            scan_range(m, p, len);
+        }
+        return;
+    }
+    push(m, lo, hi - lo);
 }
 
 int gci_mark_object(uintptr_t p, int scan)
@@ -347,9 +361,170 @@ void gci_mark_run(void)
     pthread_mutex_unlock(&pool.lock);
 }
 
+/* ---- concurrent marking ----
+ * Besides the markers of gci_mark_run (used with the world stopped), work
+ * is done while the program runs by the cycle's driver (collect.c), by
+ * mark assists of allocating threads, and by write-barrier flushes.  They
+ * take and give back whole buffers through the pool; `active` counts those
+ * holding one, so "pool empty and active == 0" means no work exists except
+ * what is still in per-thread barrier buffers (flushed at termination). */
+static int active;                 /* pool.lock */
+static uint64_t extra_marked;      /* atomic: bytes marked outside pool.m[] */
+
+void gci_mark_new_object(uintptr_t p)
+{
+    uintptr_t base;
+    uint32_t idx;
+    struct span *s = gci_find_object(p, &base, &idx);
+    if (s)
+        test_and_set(&s->mark_bits[idx >> 6], idx & 63);
+}
+
+void gci_wb_flush(struct gthread *t)
+{
+    struct marker m __attribute__((aligned(128)));
+    memset(&m, 0, sizeof m);
+    m.cur = wbuf_get();
+    for (uint32_t i = 0; i < t->wb_n; i++)
+        shade(&m, t->wb_buf[i]);
+    t->wb_n = 0;
+    pthread_mutex_lock(&pool.lock);
+    if (m.cur->n) {
+        publish_locked(m.cur);
+    } else {
+        m.cur->next = pool.empty;
+        pool.empty = m.cur;
+    }
+    pthread_mutex_unlock(&pool.lock);
+    gci_add(&extra_marked, m.marked_bytes);
+}
+
+void gci_mark_begin_concurrent(void)
+{
+    mark_shared = 1;
+    pthread_mutex_lock(&pool.lock);
+    struct marker *m = &pool.m[0];
+    if (m->cur && m->cur->n) {
+        publish_locked(m->cur);
+        m->cur = NULL;
+    }
+    active = 0;
+    pthread_mutex_unlock(&pool.lock);
+}
+
+void gci_mark_end_concurrent(void)
+{
+    /* mark_shared is set again by gci_mark_run for the final drain. */
+}
+
+int gci_mark_concurrent_work(uint64_t budget, uint64_t *cpu_ns)
+{
+    pthread_mutex_lock(&pool.lock);
+    struct wbuf *b = pool.full;
+    if (b) {
+        pool.full = b->next;
+        b->next = NULL;
+        active++;
+    }
+    pthread_mutex_unlock(&pool.lock);
+    if (!b)
+        return 0;
+    uint64_t t0 = cpu_ns ? gci_thread_cputime() : 0;
+    struct marker m __attribute__((aligned(128)));
+    memset(&m, 0, sizeof m);
+    m.cur = b;
+    uint64_t done = 0;
+    while (m.cur->n && done < budget) {
+        struct mark_item it = m.cur->items[--m.cur->n];
+        done += it.len < SCAN_CHUNK ? it.len : SCAN_CHUNK;
+        scan_range(&m, it.lo, it.len);
+    }
+    pthread_mutex_lock(&pool.lock);
+    if (m.cur->n) {
+        publish_locked(m.cur);
+    } else {
+        m.cur->next = pool.empty;
+        pool.empty = m.cur;
+    }
+    active--;
+    pthread_mutex_unlock(&pool.lock);
+    gci_add(&extra_marked, m.marked_bytes);
+    gci_add(&gci->mark_scanned, done);
+    if (cpu_ns)
+        *cpu_ns += gci_thread_cputime() - t0;
+    return 1;
+}
+
+int gci_mark_concurrent_idle(void)
+{
+    pthread_mutex_lock(&pool.lock);
+    int idle = !pool.full && active == 0;
+    pthread_mutex_unlock(&pool.lock);
+    return idle;
+}
+
+/* An allocating thread pays for what it allocates during marking with scan
+ * work (Go's mark assist), so marking keeps up with allocation and the
+ * cycle ends near the heap goal.  Inside a critical section. */
+void gci_mark_assist(struct gthread *t, uint64_t bytes)
+{
+    uint64_t cpu = 0;
+    uint64_t before = gci_load(&gci->mark_scanned);
+    while (gci_load(&gci->mark_scanned) - before < bytes)
+        if (!gci_mark_concurrent_work(bytes, &cpu))
+            break;   /* no work to take: nothing to pay for now */
+    uint64_t did = gci_load(&gci->mark_scanned) - before;
+    t->assist_credit += (int64_t)did;
+    t->assist_cpu_ns += cpu;
+    gci_add(&gci->assist_cpu_ns, cpu);
+}
+
+/* ---- GODEBUG=gccheckmark=1 ----
+ * With the world stopped after concurrent marking (and its final drain),
+ * check the tri-color invariant's end state: no marked object refers to an
+ * unmarked one.  With a correct barrier this holds: everything reachable at
+ * the snapshot is marked (deletions are shaded), objects allocated since are
+ * black, and stores into old objects shade what they store.  A store that
+ * bypassed gc_store leaves a marked object pointing at an unmarked one.
+ * Roots are not re-scanned: they were scanned whole in the snapshot, and
+ * stacks re-read now hold stale words (dead frames, the red zone) that would
+ * be reported as reachable although nothing can use them (a re-mark from
+ * roots did exactly that).  The first violation aborts, naming both objects. */
+void gci_checkmark_verify(void)
+{
+    uint64_t n = gci_load(&gci->nallspans);
+    uintptr_t hlo = gci->heap_lo, hspan = gci->heap_hi - hlo;
+    for (uint64_t i = 0; i < n; i++) {
+        struct span *s = gci->allspans[i];
+        if ((s->state != SPAN_SMALL && s->state != SPAN_LARGE) || s->noscan)
+            continue;
+        uint32_t nel = s->state == SPAN_LARGE ? 1 : s->nelems;
+        uintptr_t size = s->state == SPAN_LARGE ? s->npages * GC_PAGE_SIZE : s->elemsize;
+        for (uint32_t k = 0; k < nel; k++) {
+            if (!gci_span_bit(s->mark_bits, k) || !gci_span_bit(s->alloc_bits, k))
+                continue;
+            uintptr_t obj = s->base + (uintptr_t)k * size;
+            for (uintptr_t q = obj; q + 8 <= obj + size; q += 8) {
+                uintptr_t v = *(const uintptr_t *)q, base;
+                uint32_t idx;
+                if (v - hlo >= hspan)
+                    continue;
+                struct span *t = gci_find_object(v, &base, &idx);
+                if (t && !gci_span_bit(t->mark_bits, idx))
+                    gci_fatal("gccheckmark: object %p (%lu bytes, span class %u) is referenced from marked object "
+                              "%p (word at offset %lu) but concurrent marking did not mark it: a pointer store "
+                              "into the gc heap bypassed gc_store/GC_STORE/gc_memmove",
+                              (void *)base,
+                              (unsigned long)(t->state == SPAN_LARGE ? t->npages * GC_PAGE_SIZE : t->elemsize),
+                              t->spanclass, (void *)obj, (unsigned long)(q - obj));
+            }
+        }
+    }
+}
+
 uint64_t gci_mark_take_marked_bytes(void)
 {
-    uint64_t sum = 0;
+    uint64_t sum = __atomic_exchange_n(&extra_marked, 0, __ATOMIC_ACQ_REL);
     for (int i = 0; i < MAX_MARKERS; i++) {
         sum += pool.m[i].marked_bytes;
         pool.m[i].marked_bytes = 0;

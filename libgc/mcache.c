@@ -30,8 +30,9 @@ static uint32_t freelist_limit(unsigned spc)
     return n < 32 ? 32 : n;
 }
 
-/* Claims the next bitmap word of s that has free slots.  1 if found. */
-static int claim_word(struct span *s, uint32_t from)
+/* Claims the next bitmap word of s that has free slots.  Returns the number
+ * of slots claimed (0 if none). */
+static unsigned claim_word(struct span *s, uint32_t from)
 {
     for (uint32_t w = from; w < s->nwords; w++) {
         if (gci_load_relaxed(&s->alloc_bits[w]) == ~0ull)
@@ -45,9 +46,25 @@ static int claim_word(struct span *s, uint32_t from)
         s->alloc_cache = freebits;
         gci_add(&s->alloc_count, n);
         gci_add(&gci->heap_live, (uint64_t)n * s->elemsize);
-        return 1;
+        return n;
     }
     return 0;
+}
+
+/* During concurrent marking an allocating thread owes scan work in
+ * proportion to what it claims: the work still expected this cycle over the
+ * bytes left before the heap goal (Go's assistWorkPerByte).  Debts under
+ * 64 KiB are carried to amortise the cost of taking a work buffer. */
+static void assist_for(struct gthread *t, uint64_t bytes)
+{
+    uint64_t expected = gci_load_relaxed(&gci->mark_expected), done = gci_load_relaxed(&gci->mark_scanned);
+    uint64_t goal = gci_load_relaxed(&gci->next_gc), live = gci_load_relaxed(&gci->heap_live);
+    uint64_t left = expected > done ? expected - done : 0;
+    uint64_t runway = goal > live + (1u << 20) ? goal - live : (1u << 20);
+    double per_byte = (double)left / (double)runway;
+    t->assist_credit -= (int64_t)((double)bytes * per_byte);
+    if (t->assist_credit < -(64 << 10))
+        gci_mark_assist(t, (uint64_t)-t->assist_credit);
 }
 
 /* Gives the unused slots of the cached word back to the span's bitmap. */
@@ -66,8 +83,9 @@ static void unclaim_word(struct span *s)
 void *gci_mcache_refill_alloc(struct mcache *c, unsigned spc)
 {
     struct span *s = c->alloc[spc];
+    unsigned claimed;
     if (s != &gci_empty_span) {
-        if (claim_word(s, s->cache_word + 1))
+        if ((claimed = claim_word(s, s->cache_word + 1)) != 0)
             goto take;
         c->alloc[spc] = &gci_empty_span;
         gci_central_uncache_span(&gci->central[spc], s);
@@ -77,7 +95,7 @@ void *gci_mcache_refill_alloc(struct mcache *c, unsigned spc)
         if (!s)
             return NULL;
         s->owner = c;
-        if (claim_word(s, 0)) {
+        if ((claimed = claim_word(s, 0)) != 0) {
             c->alloc[spc] = s;
             goto take;
         }
@@ -85,10 +103,12 @@ void *gci_mcache_refill_alloc(struct mcache *c, unsigned spc)
     }
     errno = ENOMEM;
     return NULL;
-take:
-    if (gci_should_trigger()) {
+take: {
         struct gthread *t = container_of(c, struct gthread, cache);
-        t->pending.f.gc = 1;
+        if (GC_UNLIKELY(gci_marking))
+            assist_for(t, (uint64_t)claimed * s->elemsize);
+        else if (gci_should_trigger())
+            t->pending.f.gc = 1;
     }
     return gci_mcache_alloc(c, spc);
 }
@@ -102,6 +122,7 @@ void gci_free_to_span(struct span *s, uintptr_t p, uint32_t idx)
     uint64_t old = __atomic_fetch_and(&s->alloc_bits[idx >> 6], ~bit, __ATOMIC_ACQ_REL);
     if (!(old & bit))
         gci_fatal("free list object %p was already free", (void *)p);
+    s->needzero = 1;   /* the slot holds the old object's bytes */
     uint32_t cnt = gci_sub(&s->alloc_count, 1);
     gci_sub(&gci->heap_live, (uint64_t)s->elemsize);
     if (cnt != s->nelems - 1 && cnt != 0)
@@ -115,7 +136,9 @@ void gci_free_to_span(struct span *s, uintptr_t p, uint32_t idx)
         gci_list_remove(&c->full[sw], s);
         gci_central_place_swept(c, s);
     }
-    if (s->list == LIST_PARTIAL0 + sw && gci_load(&s->alloc_count) == 0 && s->nfinalizers == 0) {
+    /* No span goes back to the heap while marking runs concurrently: a
+     * marker may be reading its metadata (the next sweep frees it). */
+    if (s->list == LIST_PARTIAL0 + sw && gci_load(&s->alloc_count) == 0 && s->nfinalizers == 0 && !gci_marking) {
         gci_list_remove(&c->partial[sw], s);
         to_free = s;
     }

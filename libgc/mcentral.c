@@ -126,8 +126,8 @@ have:
 void gci_central_uncache_span(struct central *c, struct span *s)
 {
     s->owner = NULL;
-    if (gci_load(&s->alloc_count) == 0 && s->nfinalizers == 0) {
-        gci_heap_free(s);
+    if (gci_load(&s->alloc_count) == 0 && s->nfinalizers == 0 && !gci_marking) {
+        gci_heap_free(s);   /* (not while marking: see gci_free_to_span) */
         return;
     }
     pthread_mutex_lock(&c->lock);

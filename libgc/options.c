@@ -159,7 +159,10 @@ void gci_options_init(void)
     }
     gci->stress_every = stress;
 
-    if ((v = getenv("GCTUNE_CONCURRENT")) != NULL && strcmp(v, "0") != 0 && strcmp(v, "") != 0)
-        gci_warn("GCTUNE_CONCURRENT=\"%s\": concurrent marking is not available in this build; "
-                 "using stop-the-world marking", v);
+    uint64_t conc = 0;
+    if ((v = getenv("GCTUNE_CONCURRENT")) != NULL && (gci_parse_uint(v, 1, &conc) != 0)) {
+        gci_warn("GCTUNE_CONCURRENT=\"%s\" is not 0 or 1; using stop-the-world marking", v);
+        conc = 0;
+    }
+    gci->concurrent = (int)conc;
 }

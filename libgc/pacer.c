@@ -22,15 +22,39 @@ uint64_t gci_pacer_goal(uint64_t marked, int percent)
     uint64_t goal = marked + marked / 100 * (uint64_t)percent + (marked % 100) * (uint64_t)percent / 100;
     if (goal < marked)
         return UINT64_MAX;
-    uint64_t minimum = HEAP_MINIMUM / 100 * (uint64_t)percent;
+    uint64_t minimum = HEAP_MINIMUM * (uint64_t)percent / 100;   /* percent < 2^31: no overflow */
     return goal < minimum ? minimum : goal;
 }
 
+/* Trigger.  Stop-the-world mode: at the goal.  Concurrent mode: early
+ * enough that allocation during marking (the runway, smoothed over cycles
+ * like Go's pacer adapts its trigger) ends near the goal, kept between 70%
+ * and 95% of the way from the marked heap to the goal (Go 1.18's bounds);
+ * the first cycle uses 7/8. */
 static void commit(void)
 {
-    uint64_t goal = gci_pacer_goal(gci->heap_marked, gci_load(&gci->gc_percent));
+    uint64_t marked = gci->heap_marked;
+    uint64_t goal = gci_pacer_goal(marked, gci_load(&gci->gc_percent));
+    uint64_t trigger = goal;
+    if (gci_load(&gci->concurrent) && goal != UINT64_MAX && goal > marked) {
+        uint64_t span = goal - marked;
+        uint64_t lo = marked + span / 10 * 7, hi = marked + span / 20 * 19;
+        trigger = gci->runway_smoothed > 0 ? goal - (uint64_t)(gci->runway_smoothed * 1.1) : marked + span / 8 * 7;
+        if (gci->runway_smoothed > 0 && (double)goal < gci->runway_smoothed * 1.1)
+            trigger = lo;
+        if (trigger < lo) trigger = lo;
+        if (trigger > hi) trigger = hi;
+    }
     gci_store(&gci->next_gc, goal);
-    gci_store(&gci->trigger, goal);
+    gci_store(&gci->trigger, trigger);
+}
+
+/* Bytes allocated during the last concurrent mark: the runway the next
+ * trigger leaves (exponentially smoothed, weight 1/2). */
+void gci_pacer_end_concurrent(uint64_t alloc_during_mark)
+{
+    double r = (double)alloc_during_mark;
+    gci->runway_smoothed = gci->runway_smoothed > 0 ? 0.5 * gci->runway_smoothed + 0.5 * r : r;
 }
 
 void gci_pacer_init(void)

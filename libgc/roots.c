@@ -90,6 +90,8 @@ void gci_roots_push_all(void)
             gci_mark_push_range(t->stack_lo, t->stack_hi);
             stack_bytes += t->stack_hi - t->stack_lo;
         }
+        if (t->nsig_regs)   /* registers at the suspend signal (stw.c) */
+            gci_mark_push_range((uintptr_t)t->sig_regs, (uintptr_t)(t->sig_regs + t->nsig_regs));
     }
     /* The collecting thread: from gci_collect's frame, which holds the
      * caller's callee-saved registers, up (collect.c).  Deeper frames belong

@@ -21,15 +21,14 @@
 #include <errno.h>
 #include <signal.h>
 #include <setjmp.h>
+#include <ucontext.h>
 
-void gci_suspend_self(struct gthread *t)
+/* Publishes the thread's roots (stack_lo, and sig_regs when nregs > 0),
+ * acks, and waits for the restart. */
+static void suspend_with_roots(struct gthread *t, uintptr_t stack_lo)
 {
     unsigned gen = gci->resume_gen;   /* bumped only after every ack */
-    jmp_buf regs;                     /* callee-saved registers, on this stack */
-    setjmp(regs);
-    __builtin_unwind_init();
-    volatile uintptr_t marker = 0;
-    t->stack_lo = (uintptr_t)&marker & ~(uintptr_t)7;
+    t->stack_lo = stack_lo;
     __atomic_thread_fence(__ATOMIC_SEQ_CST);
     sem_post(&gci->ack_sem);
     sigset_t wait;
@@ -37,19 +36,47 @@ void gci_suspend_self(struct gthread *t)
     sigdelset(&wait, gci->sig_restart);
     while (__atomic_load_n(&gci->resume_gen, __ATOMIC_ACQUIRE) == gen)
         sigsuspend(&wait);
-    (void)regs;
 }
 
+/* Suspension at the end of a critical section (a call boundary): the
+ * caller's live values are in callee-saved registers, which
+ * __builtin_unwind_init pushes in this frame's prologue, above `marker`. */
+void gci_suspend_self(struct gthread *t)
+{
+    __builtin_unwind_init();
+    volatile uintptr_t marker = 0;
+    t->nsig_regs = 0;
+    suspend_with_roots(t, (uintptr_t)&marker & ~(uintptr_t)7);
+}
+
+/* Suspension by the signal, at any instruction: every general register may
+ * hold a live pointer, so they are copied from the signal context, and the
+ * stack is scanned from the interrupted stack pointer (less the 128-byte red
+ * zone) up.  The signal frame itself, below that, is not scanned: its
+ * FPU/vector save area (about 3 KiB with AVX-512) holds stale copies of
+ * pointers (memcpy, memset), which kept dead objects alive and made
+ * gccheckmark report objects that were never reachable. */
 static void suspend_handler(int sig, siginfo_t *info, void *uctx)
 {
-    (void)sig; (void)info; (void)uctx;
+    (void)sig; (void)info;
     int saved = errno;
     struct gthread *t = gci_self;
     if (t) {
-        if (t->in_critical)
+        if (t->in_critical) {
             t->pending.f.suspend = 1;
-        else
+        } else {
+#if defined(__x86_64__)
+            ucontext_t *uc = uctx;
+            unsigned n = NGREG < 32 ? NGREG : 32;
+            for (unsigned i = 0; i < n; i++)
+                t->sig_regs[i] = (uintptr_t)uc->uc_mcontext.gregs[i];
+            t->nsig_regs = n;
+            suspend_with_roots(t, ((uintptr_t)uc->uc_mcontext.gregs[REG_RSP] - 128) & ~(uintptr_t)7);
+#else
+            (void)uctx;
             gci_suspend_self(t);
+#endif
+        }
     }
     errno = saved;
 }

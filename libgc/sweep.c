@@ -58,8 +58,12 @@ uint32_t gci_sweep_span(struct span *s)
                 }
 #endif
             }
-            __atomic_store_n(&s->alloc_bits[w], m, __ATOMIC_RELEASE);
-            live += (uint32_t)__builtin_popcountll(m);
+            /* a & m, not m: a conservative hit on a slot that an mcache
+             * had claimed but not handed out (concurrent marking) must not
+             * turn it into an allocated object. */
+            uint64_t keep = a & m;
+            __atomic_store_n(&s->alloc_bits[w], keep, __ATOMIC_RELEASE);
+            live += (uint32_t)__builtin_popcountll(keep);
             s->mark_bits[w] = (w == nw - 1 && tail) ? ~0ull << tail : 0;
         }
         if (tail)

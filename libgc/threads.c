@@ -24,6 +24,8 @@ static void unregister(struct gthread *t)
 {
     t->in_critical = 1;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (t->wb_n)
+        gci_wb_flush(t);   /* what its barrier shaded must reach the marker */
     gci_mcache_flush(&t->cache);
     gci_mcache_flush_stats(&t->cache);
     gci_crit_exit(t);
@@ -120,7 +122,10 @@ void gci_crit_exit_slow(struct gthread *t)
     if (t->pending.f.gc) {
         int stress = t->pending.f.gc == 2;
         t->pending.f.gc = 0;
-        gci_collect(stress ? 1 : 0, 0);
+        if (!stress && gci_load(&gci->concurrent))
+            gci_collect_async();   /* the controller runs it; this thread goes on */
+        else
+            gci_collect(stress ? 1 : 0, 0);
     }
 }
 

@@ -44,8 +44,11 @@ char *gc_strdup(const char *s) GC_API_MALLOC;     /* noscan copy */
  * with gc_malloc_atomic share blocks (tiny allocator); freeing them is a
  * no-op and the collector reclaims them. */
 void gc_free(void *p);
-/* Usable size of the object p points to (its size class), 0 if p is not a
- * gc object. */
+/* Usable size of the object p points to (its size class, from p to the
+ * end), 0 if p is not a gc object or is a tiny object (< 16 bytes from
+ * gc_malloc_atomic: tiny objects share blocks and their sizes are not
+ * recorded).  After gc_free(p), p is invalid; gc_base and gc_usable_size
+ * may still see the object until its slot is reused or collected. */
 size_t gc_usable_size(const void *p);
 /* Base address of the object containing p (interior pointers allowed), or
  * NULL if p does not point into a live gc object. */
@@ -106,6 +109,11 @@ typedef struct gc_stats {
     uint64_t sweep_cpu_ns;    /* cumulative CPU spent sweeping */
     uint64_t metadata_sys;    /* bytes of runtime metadata (spans, bitmaps, work lists) */
     uint64_t tiny_allocs;     /* allocations served by the tiny allocator */
+    /* concurrent marking (gc_set_concurrent); cumulative */
+    uint64_t concurrent_mark_ns;      /* wall time with marking running beside the program */
+    uint64_t background_mark_cpu_ns;  /* CPU of the background mark workers */
+    uint64_t assist_cpu_ns;           /* CPU of mark assists by allocating threads */
+    int concurrent;                   /* 1 if concurrent marking is on */
 } gc_stats;
 
 void gc_read_stats(gc_stats *out);
@@ -118,6 +126,11 @@ typedef struct gc_cycle_info {
     int forced;                /* gc_collect() or gc_free_os_memory() */
     uint64_t start_ns, end_ns; /* CLOCK_REALTIME ns: trigger .. sweep termination */
     uint64_t stw_ns;           /* total stop-the-world time of the cycle */
+    uint64_t stw_start_ns;     /* the pause that starts the cycle (concurrent mode) */
+    uint64_t stw_end_ns;       /* the mark termination pause (concurrent mode) */
+    uint64_t concurrent_ns;    /* wall time of concurrent marking (0 in stop-the-world mode) */
+    uint64_t background_cpu_ns;/* CPU of background mark workers */
+    int concurrent;            /* 1 if the cycle marked concurrently */
     uint64_t mark_cpu_ns;      /* CPU time of marking, all threads */
     uint64_t assist_cpu_ns;    /* CPU time of mark assists (0 in stop-the-world mode) */
     uint64_t heap_before;      /* heap_alloc when the cycle started */

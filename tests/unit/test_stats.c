@@ -228,8 +228,6 @@ static void test_stats_read_stats_next_gc_twice_marked(void **state)
 static void test_stats_read_stats_next_gc_heap_minimum(void **state)
 {
     (void)state;
-    tu_known_bug("pacer.c gci_pacer_goal: heap minimum computed as 4 MiB / 100 * GOGC, "
-                 "4 bytes short of 4 MiB at GOGC=100");
     int old = gc_set_percent(100);
     scrub_stack();
     gc_collect();

@@ -8,9 +8,6 @@
  *                        (tu_stress_every() says how many).
  *   tu_heap_verify()     gci_heap_verify() while no background sweeper is
  *                        in the middle of a span.
- *   tu_known_bug(what)   skips a test that reproduces a reported runtime
- *                        bug unless GCTUNE_TEST_KNOWN_BUGS=1 (so that
- *                        `make check` stays green until the fix lands).
  *   tu_run_in_child()    runs a function in a forked child with its stderr
  *                        captured, for behaviour that aborts in debug builds.
  */
@@ -47,22 +44,6 @@ static inline uint64_t tu_heap_verify(void)
     gci_sweep_gate_unlock();
     return free_pages;
 }
-
-static inline int tu_known_bugs_enabled(void)
-{
-    const char *v = getenv("GCTUNE_TEST_KNOWN_BUGS");
-    return v && strcmp(v, "1") == 0;
-}
-
-/* First statement of a test that reproduces a reported runtime bug. */
-#define tu_known_bug(what)                                                                          \
-    do {                                                                                            \
-        if (!tu_known_bugs_enabled()) {                                                             \
-            print_message("[   INFO   ] known runtime bug, skipped (GCTUNE_TEST_KNOWN_BUGS=1 runs " \
-                          "it): %s\n", (what));                                                     \
-            skip();                                                                                 \
-        }                                                                                           \
-    } while (0)
 
 /* Runs fn(arg) in a forked child whose stderr goes to err (NUL-terminated,
  * truncated to errlen - 1 bytes).  The child exits with fn's return value;
