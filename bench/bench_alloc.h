@@ -32,6 +32,10 @@
  *                         alive (memory from the system malloc is not scanned by
  *                         a collector, so slot arrays must come from here)
  *   FREE(p)               explicit free (eager free for the collectors); p != NULL
+ *   STORE_PTR(lv, v)      pointer store into an object from ALLOC_SCANNED/ALLOC_ROOTS:
+ *                         GC_STORE (write barrier) for libgc, whose concurrent
+ *                         marking (GCTUNE_CONCURRENT=1) requires it; a plain
+ *                         assignment for every other allocator
  *   bench_gc_count()      collections so far (0 for malloc variants)
  *
  * Objects from ALLOC/ALLOC_SCANNED are zeroed by the collectors and by the
@@ -64,6 +68,7 @@
 #define ALLOC_SCANNED(n) gc_malloc(n)
 #define ALLOC_ROOTS(n) gc_malloc(n)
 #define FREE(p) gc_free(p)
+#define STORE_PTR(lv, v) GC_STORE(lv, v)
 static inline uint64_t bench_gc_count(void)
 {
     static gc_stats st; /* large (pause rings); keep it off the stack */
@@ -148,6 +153,10 @@ static inline uint64_t bench_gc_count(void) { return 0; }
 
 #else
 #error "define one of BENCH_ALLOC_LIBGC, _BDWGC, _GLIBC, _JEMALLOC, _MIMALLOC"
+#endif
+
+#ifndef STORE_PTR
+#define STORE_PTR(lv, v) ((lv) = (v))
 #endif
 
 /* Fixed-seed xorshift64: the same sequence for every allocator (and for the

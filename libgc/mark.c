@@ -22,6 +22,7 @@
  */
 #include "gc_internal.h"
 #include <signal.h>
+#include <sched.h>
 #include <errno.h>
 
 #define SCAN_CHUNK (128 * 1024)
@@ -204,11 +205,16 @@ static void drain(struct marker *m)
              * microseconds (another marker splits its buffer), and a futex
              * sleep/wake per hand-over made parallel marking slower than one
              * marker (bench/binary_trees). */
+            /* (Spinning is short and then yields: on a loaded machine the
+             * marker that holds the work may be waiting for this CPU.) */
             pthread_mutex_unlock(&pool.lock);
-            for (int spin = 0; spin < 20000; spin++) {
+            for (int spin = 0; spin < 2000; spin++) {
                 if (__atomic_load_n(&pool.full, __ATOMIC_ACQUIRE) || __atomic_load_n(&pool.done, __ATOMIC_ACQUIRE))
                     break;
-                __builtin_ia32_pause();
+                if (spin < 200)
+                    __builtin_ia32_pause();
+                else
+                    sched_yield();
             }
             pthread_mutex_lock(&pool.lock);
             if (!pool.full && !pool.done) {

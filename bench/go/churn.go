@@ -14,6 +14,12 @@
 // Prints:
 //
 //	churn go live_mb=L alloc_x=A scan_pct=S slots=N steps=M wall=Ws cpu=Cs maxrss_kb=K gcs=G
+//	      churn_wall=Ws Msteps_s=X alloc_MBps=Y
+//
+// wall/cpu cover the fill and the churn; churn_wall, Msteps_s and alloc_MBps
+// (MB = 2^20 bytes requested per second) cover only the churn loop, as in
+// churn.c.  Pauses: run with GODEBUG=gctrace=1 (bench/run.sh --suite pauses
+// parses the trace on stderr).
 package main
 
 import (
@@ -33,8 +39,9 @@ const (
 )
 
 var (
-	anchor int64  // global: pointers to it are never heap edges
-	rng    uint64 = 88172645463325252
+	anchor         int64  // global: pointers to it are never heap edges
+	rng            uint64 = 88172645463325252
+	bytesRequested uint64
 )
 
 func xorshift() uint64 {
@@ -49,6 +56,7 @@ func xorshift() uint64 {
 func newObject(scanPct uint64, tag uint64) unsafe.Pointer {
 	r := xorshift()
 	n := minSize + int(r%(maxSize-minSize+1))
+	bytesRequested += uint64(n)
 	if (r>>32)%100 < scanPct {
 		p := make([]unsafe.Pointer, (n+7)/8)
 		p[0] = unsafe.Pointer(&anchor)
@@ -88,16 +96,25 @@ func main() {
 	for i := range slots {
 		slots[i] = newObject(*scanPct, uint64(i))
 	}
+	t1 := time.Now()
+	bytes0 := bytesRequested
 	for i := uint64(0); i < steps; i++ {
 		k := xorshift() % uint64(nslots)
 		slots[k] = newObject(*scanPct, i)
 	}
 
+	cwall := time.Since(t1).Seconds()
 	wall := time.Since(t0).Seconds()
 	c1, maxrss := cpuSeconds()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	fmt.Printf("churn go live_mb=%d alloc_x=%d scan_pct=%d slots=%d steps=%d wall=%.3fs cpu=%.3fs maxrss_kb=%d gcs=%d\n",
-		*liveMB, *mult, *scanPct, nslots, steps, wall, c1-c0, maxrss, ms.NumGC)
+	var msteps, mbps float64
+	if cwall > 0 {
+		msteps = float64(steps) / cwall / 1e6
+		mbps = float64(bytesRequested-bytes0) / (1 << 20) / cwall
+	}
+	fmt.Printf("churn go live_mb=%d alloc_x=%d scan_pct=%d slots=%d steps=%d wall=%.3fs cpu=%.3fs maxrss_kb=%d gcs=%d"+
+		" churn_wall=%.3fs Msteps_s=%.3f alloc_MBps=%.1f\n",
+		*liveMB, *mult, *scanPct, nslots, steps, wall, c1-c0, maxrss, ms.NumGC, cwall, msteps, mbps)
 	runtime.KeepAlive(slots)
 }
