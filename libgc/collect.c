@@ -279,18 +279,11 @@ void gci_collect_async(void)
 {
     pthread_mutex_lock(&gci->controller_lock);
     if (!gci->controller_started) {
-        pthread_t th;
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        int rc = pthread_create(&th, NULL, controller_main, NULL);
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (rc != 0) {
+        if (gci_start_internal_thread(controller_main, NULL) != 0) {
             pthread_mutex_unlock(&gci->controller_lock);
             gci_collect(0, 0);   /* no thread: collect here */
             return;
         }
-        pthread_detach(th);
         gci->controller_started = 1;
     }
     gci->controller_request = 1;

@@ -196,6 +196,7 @@ GC_HIDDEN uint64_t gci_nanotime(void);                        /* CLOCK_MONOTONIC
 GC_HIDDEN uint64_t gci_realtime(void);                        /* CLOCK_REALTIME */
 GC_HIDDEN uint64_t gci_thread_cputime(void);
 GC_HIDDEN int gci_ncpu(void);
+GC_HIDDEN int gci_start_internal_thread(void *(*fn)(void *), void *arg);
 GC_HIDDEN uint64_t gci_rss_bytes(void);
 #ifdef GC_TESTING
 GC_HIDDEN void gci_test_fail_map_after(long n);  /* fail the n-th next arena mapping (-1 = never) */

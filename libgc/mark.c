@@ -81,6 +81,18 @@ static void publish_locked(struct wbuf *b)
         pthread_cond_signal(&pool.work_cond);
 }
 
+/* Returns a buffer to the pool: as work if it holds any, else for reuse.
+ * pool.lock held. */
+static void give_back_locked(struct wbuf *b)
+{
+    if (b->n) {
+        publish_locked(b);
+    } else {
+        b->next = pool.empty;
+        pool.empty = b;
+    }
+}
+
 static inline void push(struct marker *m, uintptr_t lo, uintptr_t len)
 {
     struct wbuf *b = m->cur;
@@ -279,18 +291,9 @@ void gci_mark_after_fork_child(void)
 
 static void start_helpers(int want)
 {
-    while (pool.nhelpers < want) {
-        pthread_t th;
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);   /* helpers take no signals */
-        int rc = pthread_create(&th, NULL, helper_main, (void *)(intptr_t)(pool.nhelpers + 1));
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-        if (rc != 0)
-            break;
-        pthread_detach(th);
+    while (pool.nhelpers < want &&
+           gci_start_internal_thread(helper_main, (void *)(intptr_t)(pool.nhelpers + 1)) == 0)
         pool.nhelpers++;
-    }
 }
 
 /* Root mode (the pause that starts a concurrent cycle): root ranges are
@@ -395,12 +398,7 @@ void gci_wb_flush(struct gthread *t)
         shade(&m, t->wb_buf[i]);
     t->wb_n = 0;
     pthread_mutex_lock(&pool.lock);
-    if (m.cur->n) {
-        publish_locked(m.cur);
-    } else {
-        m.cur->next = pool.empty;
-        pool.empty = m.cur;
-    }
+    give_back_locked(m.cur);
     pthread_mutex_unlock(&pool.lock);
     gci_add(&extra_marked, m.marked_bytes);
 }
@@ -446,12 +444,7 @@ int gci_mark_concurrent_work(uint64_t budget, uint64_t *cpu_ns)
         scan_range(&m, it.lo, it.len);
     }
     pthread_mutex_lock(&pool.lock);
-    if (m.cur->n) {
-        publish_locked(m.cur);
-    } else {
-        m.cur->next = pool.empty;
-        pool.empty = m.cur;
-    }
+    give_back_locked(m.cur);
     active--;
     pthread_mutex_unlock(&pool.lock);
     gci_add(&extra_marked, m.marked_bytes);

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sched.h>
+#include <signal.h>
 
 #ifdef GC_TESTING
 static long fail_countdown = -1;
@@ -58,6 +59,23 @@ void *gci_os_map_meta(size_t size)
 }
 
 void gci_os_unmap(void *p, size_t size) { munmap(p, size); }
+
+/* Starts a detached runtime thread (sweeper, mark helper, GC controller).
+ * It blocks every signal: the program's signals go to its own threads, and
+ * the world-stopping signals never reach a thread that is not registered.
+ * Returns 0 or an errno value. */
+int gci_start_internal_thread(void *(*fn)(void *), void *arg)
+{
+    pthread_t th;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&th, NULL, fn, arg);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc == 0)
+        pthread_detach(th);
+    return rc;
+}
 
 void gci_os_release(void *p, size_t size) { madvise(p, size, MADV_DONTNEED); }
 

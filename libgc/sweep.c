@@ -227,17 +227,8 @@ static void *sweeper_main(void *arg)
 void gci_sweep_wake_background(void)
 {
     pthread_mutex_lock(&gci->sweeper_lock);
-    if (!gci->sweeper_started) {
-        pthread_t th;
-        sigset_t all, old;
-        sigfillset(&all);
-        pthread_sigmask(SIG_SETMASK, &all, &old);
-        if (pthread_create(&th, NULL, sweeper_main, NULL) == 0) {
-            pthread_detach(th);
-            gci->sweeper_started = 1;
-        }
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    }
+    if (!gci->sweeper_started && gci_start_internal_thread(sweeper_main, NULL) == 0)
+        gci->sweeper_started = 1;
     gci->sweeper_wake = 1;
     pthread_cond_signal(&gci->sweeper_cond);
     pthread_mutex_unlock(&gci->sweeper_lock);
