@@ -26,6 +26,8 @@
  * Locking: gc_mutex for the whole cycle, so cycles never overlap.
  */
 #include "gc_internal.h"
+#include "pool.h"
+#include "scavenge.h"
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
@@ -161,6 +163,7 @@ GC_NOINLINE void gci_collect_body(int kind, uintptr_t stack_lo)
 #if GCTUNE_DEBUG >= 1
     gci_heap_verify();
 #endif
+    gci_pool_cycle_start();   /* pooled objects: old victims dropped, the rest marked */
     if (!concurrent) {
         marked = mark_stopped();
         stw1 = gci_nanotime() - t0;
@@ -208,6 +211,9 @@ GC_NOINLINE void gci_collect_body(int kind, uintptr_t stack_lo)
     gci_store(&gci->sweepgen, gci->sweepgen + 2);
     gci_store(&gci->sweep_cursor, 0);
     gci_store(&gci->heap_live, marked);
+    gci_limiter_note_cycle(((concurrent ? stw1 : 0) + (gci_nanotime() - t0)) * (uint64_t)gci->procs +
+                               info.background_cpu_ns,
+                           0 /* measured */, gci->procs);
     gci_pacer_end_cycle(marked);
     info.num = (uint32_t)++gci->num_gc;
     if (kind == 2)
@@ -253,6 +259,7 @@ GC_NOINLINE void gci_collect_body(int kind, uintptr_t stack_lo)
     if (gci->gctrace)
         gci_trace_cycle(&info, stw1, mark_phase, stw2, info.heap_before);
     pthread_mutex_unlock(&gci->gc_mutex);
+    gci_scavenge_after_cycle();
     gci_run_hooks(&info);
 }
 
@@ -301,8 +308,7 @@ void gc_collect(void)
 void gc_free_os_memory(void)
 {
     gc_collect();
-    /* Returning free pages to the OS is the scavenger's job (not in this
-     * build): the collection above is what this call does today. */
+    gci_scavenge_all();
 }
 
 /* ---- fork ----

@@ -12,6 +12,7 @@
  * Writers: pacer_end_cycle with gc_mutex held; gc_set_percent (atomics).
  */
 #include "gc_internal.h"
+#include "scavenge.h"
 
 #define HEAP_MINIMUM ((uint64_t)4 << 20)
 
@@ -35,6 +36,9 @@ static void commit(void)
 {
     uint64_t marked = gci->heap_marked;
     uint64_t goal = gci_pacer_goal(marked, gci_load(&gci->gc_percent));
+    uint64_t limit_goal = gci_memlimit_goal();
+    if (limit_goal < goal)
+        goal = limit_goal;
     uint64_t trigger = goal;
     if (gci_load(&gci->concurrent) && goal != UINT64_MAX && goal > marked) {
         uint64_t span = goal - marked;
@@ -85,5 +89,9 @@ int64_t gc_set_memory_limit(int64_t bytes)
     gci_init();
     if (bytes < 0)
         return gci_load(&gci->memory_limit);
-    return __atomic_exchange_n(&gci->memory_limit, bytes, __ATOMIC_ACQ_REL);
+    pthread_mutex_lock(&gci->gc_mutex);
+    int64_t old = __atomic_exchange_n(&gci->memory_limit, bytes, __ATOMIC_ACQ_REL);
+    commit();
+    pthread_mutex_unlock(&gci->gc_mutex);
+    return old;
 }

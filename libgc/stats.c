@@ -13,8 +13,15 @@
  *   heap_idle    == heap_sys - heap_inuse
  * Tiny allocations count as one malloc and one free each (as in Go); the
  * 16-byte blocks holding them are ordinary objects.
+ * The soft-limit fields come from scavenge.c: limiter_* (read under
+ * gc_mutex, which also orders them with the cycle that stepped the
+ * limiter), memory_limit_goal (gci_limit_heap_goal now), and
+ * scavenged_total (heap.c, heap_lock; heap_released <= scavenged_total +
+ * never-touched pages).  The concurrent-marking fields are collect.c's
+ * cumulative atomics, copied as they are.
  */
 #include "gc_internal.h"
+#include "scavenge.h"
 
 void gci_stats_record_pause(uint64_t pause_ns, uint64_t end_real_ns)
 {
@@ -65,6 +72,7 @@ void gc_read_stats(gc_stats *out)
     out->heap_sys = gci->heap_sys;
     out->heap_inuse = gci->pages_inuse * GC_PAGE_SIZE;
     out->heap_released = gci->pages_released * GC_PAGE_SIZE;
+    out->scavenged_total = gci_heap_scavenged_total_pages() * GC_PAGE_SIZE;
     pthread_mutex_unlock(&gci->heap_lock);
     out->heap_idle = out->heap_sys - out->heap_inuse;
     out->metadata_sys = gci_load(&gci->metadata_sys);
@@ -82,5 +90,11 @@ void gc_read_stats(gc_stats *out)
     out->memory_limit = gci_load(&gci->memory_limit);
     out->mark_cpu_ns = gci_load(&gci->mark_cpu_ns);
     out->sweep_cpu_ns = gci_load(&gci->sweep_cpu_ns);
+    out->concurrent_mark_ns = gci_load(&gci->concurrent_mark_ns);
+    out->background_mark_cpu_ns = gci_load(&gci->background_mark_cpu_ns);
+    out->assist_cpu_ns = gci_load(&gci->assist_cpu_ns);
+    out->concurrent = gci_load(&gci->concurrent);
+    gci_limiter_read(&out->limiter_engaged_ns, &out->limiter_events, &out->limiter_active);
+    out->memory_limit_goal = gci_limit_heap_goal();
     pthread_mutex_unlock(&gci->gc_mutex);
 }

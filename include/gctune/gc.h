@@ -114,6 +114,12 @@ typedef struct gc_stats {
     uint64_t background_mark_cpu_ns;  /* CPU of the background mark workers */
     uint64_t assist_cpu_ns;           /* CPU of mark assists by allocating threads */
     int concurrent;                   /* 1 if concurrent marking is on */
+    /* soft memory limit (GOMEMLIMIT) and scavenger */
+    uint64_t limiter_engaged_ns;      /* cumulative wall time the GC CPU limiter was on */
+    uint32_t limiter_events;          /* times the limiter turned on (GC > 50% CPU for ~1 s) */
+    int limiter_active;               /* 1 if it is on now: the heap may exceed the limit */
+    uint64_t scavenged_total;         /* cumulative bytes returned to the OS (heap_released: still returned) */
+    uint64_t memory_limit_goal;       /* heap goal from the memory limit alone; UINT64_MAX = no limit */
 } gc_stats;
 
 void gc_read_stats(gc_stats *out);
@@ -145,6 +151,22 @@ typedef void (*gc_cycle_hook)(const gc_cycle_info *info, void *arg);
 /* Registers a hook (at most 8).  Returns 0, or ENOSPC. */
 int gc_add_cycle_hook(gc_cycle_hook fn, void *arg);
 void gc_remove_cycle_hook(gc_cycle_hook fn, void *arg);
+
+/* Pools of reusable objects (Go's sync.Pool).  gc_pool_put hands an object
+ * to the pool; gc_pool_get takes one back (any one; most recently put by
+ * this thread first) or, if the pool is empty, returns new_fn() (NULL
+ * without new_fn).  A pool is a cache, not a container: the collector keeps
+ * pooled objects alive through one collection (in a victim cache) and
+ * frees those not taken back by the one after.  An object must not be
+ * used after it was put.  Thread-safe; a get or put served by the calling
+ * thread's private slot takes no lock.  gc_pool_new returns NULL with errno
+ * ENOMEM on failure; gc_pool_delete drops the pooled objects (no other
+ * thread may use the pool during or after it). */
+typedef struct gc_pool gc_pool;
+gc_pool *gc_pool_new(void *(*new_fn)(void));
+void *gc_pool_get(gc_pool *p);
+void gc_pool_put(gc_pool *p, void *obj);
+void gc_pool_delete(gc_pool *p);
 
 #ifdef __cplusplus
 }
