@@ -111,14 +111,75 @@ static uint64_t mark_stopped(void)
     return gci_mark_take_marked_bytes();
 }
 
-/* The concurrent part of a cycle: the driver marks beside the program at
- * about 25% of GCTUNE_PROCS CPUs (a fractional worker when that is less
- * than one thread), while allocating threads assist.  Returns when no work
- * is left outside per-thread barrier buffers. */
+/* Dedicated background mark workers beyond the driver, for machines where
+ * 25% of GCTUNE_PROCS is more than one CPU (Go's dedicated workers).  They
+ * run while bg_phase is set; the driver clears it and waits for bg_running
+ * to drop to 0 before the mark-termination pause. */
+static pthread_mutex_t bg_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t bg_cond = PTHREAD_COND_INITIALIZER;
+static int bg_phase, bg_running, bg_started, bg_wanted;
+static unsigned bg_gen;
+static uint64_t bg_cpu_ns;   /* bg_lock */
+
+static void *bg_worker_main(void *arg)
+{
+    int id = (int)(intptr_t)arg;
+    unsigned seen = 0;
+    pthread_mutex_lock(&bg_lock);
+    for (;;) {
+        while (bg_gen == seen || id >= bg_wanted)
+            pthread_cond_wait(&bg_cond, &bg_lock);
+        seen = bg_gen;
+        bg_running++;
+        pthread_mutex_unlock(&bg_lock);
+        uint64_t cpu = 0;
+        while (__atomic_load_n(&bg_phase, __ATOMIC_ACQUIRE))
+            if (!gci_mark_concurrent_work(256 << 10, &cpu))
+                sched_yield();
+        pthread_mutex_lock(&bg_lock);
+        bg_cpu_ns += cpu;
+        bg_running--;
+        pthread_cond_broadcast(&bg_cond);
+    }
+    return NULL;
+}
+
+static void bg_workers_start(int n)
+{
+    pthread_mutex_lock(&bg_lock);
+    while (bg_started < n && gci_start_internal_thread(bg_worker_main, (void *)(intptr_t)bg_started) == 0)
+        bg_started++;
+    bg_wanted = n < bg_started ? n : bg_started;
+    bg_cpu_ns = 0;
+    __atomic_store_n(&bg_phase, 1, __ATOMIC_RELEASE);
+    bg_gen++;
+    pthread_cond_broadcast(&bg_cond);
+    pthread_mutex_unlock(&bg_lock);
+}
+
+static uint64_t bg_workers_stop(void)
+{
+    pthread_mutex_lock(&bg_lock);
+    __atomic_store_n(&bg_phase, 0, __ATOMIC_RELEASE);
+    while (bg_running > 0)
+        pthread_cond_wait(&bg_cond, &bg_lock);
+    uint64_t cpu = bg_cpu_ns;
+    pthread_mutex_unlock(&bg_lock);
+    return cpu;
+}
+
+/* The concurrent part of a cycle: background marking at about 25% of
+ * GCTUNE_PROCS CPUs (the driver as a fractional worker when that is less
+ * than one CPU; the driver plus dedicated workers for the whole CPUs
+ * beyond), while allocating threads assist.  Returns when no work is left
+ * outside per-thread barrier buffers. */
 static void mark_concurrently(gc_cycle_info *info)
 {
     double share = 0.25 * gci->procs;          /* CPUs for background marking */
-    double util = share >= 1.0 ? 1.0 : share;  /* this thread's target utilisation */
+    double util = share >= 1.0 ? 1.0 : share;  /* the driver's target utilisation */
+    int extra = share >= 2.0 ? (int)share - 1 : 0;
+    if (extra)
+        bg_workers_start(extra);
     uint64_t t0 = gci_nanotime(), c0 = gci_thread_cputime(), cpu = 0;
     for (;;) {
         if (gci_mark_concurrent_work(256 << 10, &cpu))
@@ -133,6 +194,8 @@ static void mark_concurrently(gc_cycle_info *info)
             usleep(100);
     }
     info->background_cpu_ns = gci_thread_cputime() - c0;
+    if (extra)
+        info->background_cpu_ns += bg_workers_stop();
     info->concurrent_ns = gci_nanotime() - t0;
     (void)cpu;
 }
@@ -189,8 +252,11 @@ GC_NOINLINE void gci_collect_body(int kind, uintptr_t stack_lo)
          *    the little work left with the world stopped. */
         gci_stop_world();
         t0 = gci_nanotime();
-        for (struct gthread *t = gci->threads; t; t = t->next)
+        for (struct gthread *t = gci->threads; t; t = t->next) {   /* world stopped: list stable */
             gci_wb_flush(t);
+            info.assist_cpu_ns += t->assist_cpu_ns;
+            t->assist_cpu_ns = 0;
+        }
         uint64_t live_now = flush_all_mcaches();
         gci_marking = 0;
         gci_mark_end_concurrent();
@@ -232,12 +298,7 @@ GC_NOINLINE void gci_collect_body(int kind, uintptr_t stack_lo)
 
     info.mark_cpu_ns = gci_mark_take_cpu_ns() + info.background_cpu_ns;
     gci_add(&gci->mark_cpu_ns, info.mark_cpu_ns);
-    info.assist_cpu_ns = 0;
     if (concurrent) {
-        for (struct gthread *t = gci->threads; t; t = t->next) {   /* racy read: statistics only */
-            info.assist_cpu_ns += t->assist_cpu_ns;
-            t->assist_cpu_ns = 0;
-        }
         gci_add(&gci->concurrent_mark_ns, info.concurrent_ns);
         gci_add(&gci->background_mark_cpu_ns, info.background_cpu_ns);
     }
@@ -387,6 +448,9 @@ static void fork_child(void)
     gci->fin_thread_started = 0;
     gci->controller_started = 0;
     gci->controller_request = 0;
+    pthread_mutex_init(&bg_lock, NULL);
+    pthread_cond_init(&bg_cond, NULL);
+    bg_started = bg_running = bg_phase = 0;
     gci_mark_after_fork_child();
 }
 

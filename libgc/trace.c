@@ -10,8 +10,10 @@
  *   M MB stacks, N MB globals, Q P [(forced)]
  * In stop-the-world mode A is the pause up to the end of marking (marking
  * happens inside it), B (concurrent mark) is 0 and C is mark termination;
- * A + C is the pause, as in Go.  CPU: D and H are A and C times the
- * marking threads, E/F/G (assist/background/idle) are 0.
+ * in concurrent mode A is the snapshot pause, B the concurrent mark and C
+ * the mark-termination pause.  A + C is the pause, as in Go.  CPU: D and H
+ * are A and C times GCTUNE_PROCS, E/F/G are mark assist / background mark /
+ * idle (always 0) CPU.
  */
 #include "gc_internal.h"
 #include <stdarg.h>
@@ -74,10 +76,11 @@ void gci_trace_cycle(const gc_cycle_info *info, uint64_t stw1_ns, uint64_t mark_
     int pct = elapsed ? (int)(100.0 * (double)gci_load(&gci->gc_cpu_ns) / ((double)elapsed * gci->procs)) : 0;
     int p = info->procs;
     int n = snprintf(buf, sizeof buf,
-                     "gc %u @%.3fs %d%%: %.3f+%.3f+%.3f ms clock, %.3f+0/%.3f/0+%.3f ms cpu, "
+                     "gc %u @%.3fs %d%%: %.3f+%.3f+%.3f ms clock, %.3f+%.3f/%.3f/0+%.3f ms cpu, "
                      "%lu->%lu->%lu MB, %lu MB goal, %lu MB stacks, %lu MB globals, %d P%s\n",
                      info->num, (double)since / 1e9, pct, ms(stw1_ns), ms(mark_ns), ms(stw2_ns),
-                     ms(stw1_ns * (uint64_t)p), 0.0, ms(stw2_ns * (uint64_t)p),
+                     ms(stw1_ns * (uint64_t)p), ms(info->assist_cpu_ns), ms(info->background_cpu_ns),
+                     ms(stw2_ns * (uint64_t)p),
                      (unsigned long)(info->heap_before >> 20), (unsigned long)(heap_end >> 20),
                      (unsigned long)(info->heap_marked >> 20),
                      (unsigned long)(info->heap_goal == UINT64_MAX ? 0 : info->heap_goal >> 20),
