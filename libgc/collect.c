@@ -90,9 +90,8 @@ __asm__(".text\n"
         "    .cfi_endproc\n"
         ".size gci_collect, .-gci_collect\n");
 #else
-GC_NOINLINE void gci_collect(int kind, uint32_t unused)
+GC_NOINLINE void gci_collect(int kind)
 {
-    (void)unused;
     volatile uintptr_t marker = 0;
     __builtin_unwind_init();
     gci_collect_body(kind, (uintptr_t)&marker & ~(uintptr_t)7);
@@ -337,7 +336,7 @@ static void *controller_main(void *arg)
             pthread_cond_wait(&gci->controller_cond, &gci->controller_lock);
         gci->controller_request = 0;
         pthread_mutex_unlock(&gci->controller_lock);
-        gci_collect(0, 0);
+        gci_collect(0);
         pthread_mutex_lock(&gci->controller_lock);
     }
     return NULL;
@@ -349,7 +348,7 @@ void gci_collect_async(void)
     if (!gci->controller_started) {
         if (gci_start_internal_thread(controller_main, NULL) != 0) {
             pthread_mutex_unlock(&gci->controller_lock);
-            gci_collect(0, 0);   /* no thread: collect here */
+            gci_collect(0);   /* no thread: collect here */
             return;
         }
         gci->controller_started = 1;
@@ -363,7 +362,7 @@ void gc_collect(void)
 {
     if (!gci_self && !gci_thread_attach())
         return;
-    gci_collect(2, 0);
+    gci_collect(2);
 }
 
 void gc_free_os_memory(void)

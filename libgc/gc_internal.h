@@ -411,7 +411,7 @@ static inline int gci_should_trigger(void) {
 }
 
 /* ---- collect.c ---- */
-GC_HIDDEN void gci_collect(int forced, uint32_t seen_num_gc);
+GC_HIDDEN void gci_collect(int kind);   /* 0 trigger, 1 stress, 2 forced */
 GC_HIDDEN void gci_collect_async(void);   /* concurrent mode: wake the GC controller */
 GC_HIDDEN void gci_fork_init(void);
 

@@ -162,7 +162,6 @@ struct gthread {
         volatile uint16_t any;
     } pending;
     uint64_t stress_every;     /* copy of gci->stress_every */
-    volatile unsigned resumed_seen;
     int is_main;
     /* concurrent marking (barrier.c, mark.c): owner only, or world stopped */
     uint32_t wb_n;             /* pointers buffered by the write barrier */

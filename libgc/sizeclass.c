@@ -2,12 +2,12 @@
  *
  * Owns: the table of 67 object sizes (class 0 means "large object") with the
  * number of 8 KiB pages per span for each, and two lookup arrays built from it.
- * The table is Go's (runtime/sizeclasses.go, produced by mksizeclasses.go):
- * consecutive sizes grow by at most 12.5% above 128 bytes, and each class's
- * span size is the smallest page count whose tail waste (span bytes %
- * object size) is at most 1/8 of the span, so both internal and tail waste
- * are bounded.  tests/unit/test_sizeclass.c checks these properties for every
- * size 1..32768.
+ * The table is Go's (runtime/sizeclasses.go, produced by mksizeclasses.go,
+ * which tests/unit/test_sizeclass.c re-runs and compares): each class's span
+ * keeps tail waste (span bytes % object size) within 1/8 of the span, and
+ * the span bytes spent per object stay under 9/7 of any request the class
+ * serves above 128 bytes (rounding is at most 15 bytes below that).  The
+ * test checks these bounds for every size 1..32768.
  * Invariants:
  *   gci_class_size[c] < gci_class_size[c + 1]; sizes are multiples of 8
  *   gci_size_class(n) is the smallest class with gci_class_size >= n

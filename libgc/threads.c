@@ -125,7 +125,7 @@ void gci_crit_exit_slow(struct gthread *t)
         if (!stress && gci_load(&gci->concurrent))
             gci_collect_async();   /* the controller runs it; this thread goes on */
         else
-            gci_collect(stress ? 1 : 0, 0);
+            gci_collect(stress ? 1 : 0);
     }
 }
 
