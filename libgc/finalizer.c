@@ -146,14 +146,10 @@ static int ready_push(struct fin_entry e)
         }
         if (gci->fin_ready_len == gci->fin_ready_cap) {
             size_t ncap = gci->fin_ready_cap ? gci->fin_ready_cap * 2 : 256;
-            struct fin_entry *n = gci_os_map_meta(ncap * sizeof e);
+            struct fin_entry *n = gci_meta_resize(gci->fin_ready, gci->fin_ready_cap * sizeof e,
+                                                  gci->fin_ready_len * sizeof e, ncap * sizeof e);
             if (!n)
                 return ENOMEM;
-            if (gci->fin_ready) {
-                memcpy(n, gci->fin_ready, gci->fin_ready_len * sizeof e);
-                gci_os_unmap(gci->fin_ready, gci->fin_ready_cap * sizeof e);
-            }
-            gci_add(&gci->metadata_sys, (ncap - gci->fin_ready_cap) * sizeof e);
             gci->fin_ready = n;
             gci->fin_ready_cap = ncap;
         }

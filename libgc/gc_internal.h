@@ -206,6 +206,7 @@ GC_HIDDEN void gci_test_fail_map_after(long n);  /* fail the n-th next arena map
 GC_HIDDEN void gci_fixalloc_init(struct fixalloc *f, size_t size, void (*first)(void *));
 GC_HIDDEN void *gci_fixalloc_alloc(struct fixalloc *f);  /* zeroed; NULL on ENOMEM */
 GC_HIDDEN void gci_fixalloc_free(struct fixalloc *f, void *p);
+GC_HIDDEN void *gci_meta_resize(void *old, size_t old_bytes, size_t keep_bytes, size_t new_bytes);
 GC_HIDDEN void gci_heap_init(void);
 GC_HIDDEN struct span *gci_heap_alloc(size_t npages, int *fresh);  /* NULL on ENOMEM */
 GC_HIDDEN void gci_heap_free(struct span *s);

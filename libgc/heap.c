@@ -104,6 +104,24 @@ void *gci_fixalloc_alloc(struct fixalloc *f)
     return p;
 }
 
+/* Replaces a growable metadata array (roots, finalizer queue, pool slots)
+ * by a fresh mapping of new_bytes holding its first keep_bytes, and keeps
+ * metadata_sys in step.  Returns the new array, or NULL (old kept) on
+ * ENOMEM. */
+void *gci_meta_resize(void *old, size_t old_bytes, size_t keep_bytes, size_t new_bytes)
+{
+    void *n = gci_os_map_meta(new_bytes);
+    if (!n)
+        return NULL;
+    if (old) {
+        memcpy(n, old, keep_bytes);
+        gci_os_unmap(old, old_bytes);
+    }
+    gci_add(&gci->metadata_sys, new_bytes);
+    gci_sub(&gci->metadata_sys, old_bytes);
+    return n;
+}
+
 void gci_fixalloc_free(struct fixalloc *f, void *p)
 {
     pthread_mutex_lock(&f->lock);

@@ -179,14 +179,9 @@ static struct pool_slot *my_slot(gc_pool *p)
         uint32_t cap = pt->cap ? pt->cap : SLOTS_MIN;
         while (cap <= p->index)
             cap *= 2;
-        struct pool_slot *n = gci_os_map_meta(cap * sizeof *n);
+        struct pool_slot *n = gci_meta_resize(pt->slots, pt->cap * sizeof *n, pt->cap * sizeof *n, cap * sizeof *n);
         if (!n)
             return NULL;
-        gci_add(&gci->metadata_sys, (uint64_t)(cap - pt->cap) * sizeof *n);
-        if (pt->slots) {
-            memcpy(n, pt->slots, pt->cap * sizeof *n);
-            gci_os_unmap(pt->slots, pt->cap * sizeof *n);
-        }
         pt->slots = n;
         pt->cap = cap;
     }
@@ -249,13 +244,9 @@ void gc_pool_delete(gc_pool *p)
         p->next->prev = p->prev;
     if (ps->nfree_index == ps->free_index_cap) {
         uint32_t cap = ps->free_index_cap ? ps->free_index_cap * 2 : 1024;
-        uint32_t *n = gci_os_map_meta(cap * sizeof *n);
+        uint32_t *n = gci_meta_resize(ps->free_index, ps->free_index_cap * sizeof *n,
+                                      ps->nfree_index * sizeof *n, cap * sizeof *n);
         if (n) {
-            gci_add(&gci->metadata_sys, (uint64_t)(cap - ps->free_index_cap) * sizeof *n);
-            if (ps->free_index) {
-                memcpy(n, ps->free_index, ps->nfree_index * sizeof *n);
-                gci_os_unmap(ps->free_index, ps->free_index_cap * sizeof *n);
-            }
             ps->free_index = n;
             ps->free_index_cap = cap;
         }

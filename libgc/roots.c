@@ -21,16 +21,9 @@ static int range_push(struct root_range **arr, size_t *len, size_t *cap, uintptr
 {
     if (*len == *cap) {
         size_t ncap = *cap ? *cap * 2 : 256;
-        struct root_range *n = gci_os_map_meta(ncap * sizeof *n);
+        struct root_range *n = gci_meta_resize(*arr, *cap * sizeof *n, *len * sizeof *n, ncap * sizeof *n);
         if (!n)
             return ENOMEM;
-        if (*arr) {
-            memcpy(n, *arr, *len * sizeof *n);
-            gci_os_unmap(*arr, *cap * sizeof *n);
-        } else {
-            gci_add(&gci->metadata_sys, 0);
-        }
-        gci_add(&gci->metadata_sys, (ncap - *cap) * sizeof *n);
         *arr = n;
         *cap = ncap;
     }
