@@ -21,12 +21,6 @@
  * the runtime; weak so this test also links against one without it. */
 extern void gci_test_fail_map_after(long n) __attribute__((weak));
 
-static int group_setup(void **state)
-{
-    (void)state;
-    gci_init();
-    return 0;
-}
 
 static struct span *take(size_t npages, int *fresh)
 {
@@ -432,5 +426,5 @@ int main(void)
         cmocka_unit_test(test_heap_alloc_arena_map_fails),
         cmocka_unit_test(test_heap_verify_stopped_world_during_large_alloc),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, tu_group_setup, NULL);
 }

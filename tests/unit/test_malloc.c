@@ -43,13 +43,6 @@ static int span_noscan(const void *p)
     return s ? s->noscan : -1;
 }
 
-/* Scrubs the dead part of the stack so stale copies of pointers do not act
- * as roots. */
-static __attribute__((noinline)) void scrub_stack(void)
-{
-    volatile char buf[16384];
-    memset((char *)buf, 0, sizeof buf);
-}
 
 /* ---- zeroing ---- */
 
@@ -133,7 +126,7 @@ static void test_malloc_gc_malloc_zeroed_after_collect(void **state)
     (void)state;
     int n = stress ? 500 : 20000;
     make_dirty_garbage(n, 64);
-    scrub_stack();
+    tu_scrub_stack();
     gc_collect();
     for (int i = 0; i < n; i++) {
         unsigned char *p = gc_malloc(64);

@@ -32,18 +32,7 @@
 
 #define MiB ((uint64_t)1 << 20)
 
-static int group_setup(void **state)
-{
-    (void)state;
-    gci_init();
-    return 0;
-}
 
-static __attribute__((noinline)) void scrub_stack(void)
-{
-    volatile char buf[32768];
-    memset((char *)buf, 0, sizeof buf);
-}
 
 #define OBJ 1024
 /* Roots of the big tests, dropped by reset_heap (also after a failed
@@ -60,7 +49,7 @@ static int reset_heap(void **state)
     big = NULL;
     gc_set_percent(100);
     gc_set_memory_limit(INT64_MAX);
-    scrub_stack();
+    tu_scrub_stack();
     gc_collect();
     gci_scavenge_all();
     return 0;
@@ -524,7 +513,7 @@ static void test_memlimit_free_os_memory_returns_freed_heap(void **state)
     uint64_t full = make_big(512, MiB);
     assert_true(full >= 512 * MiB);
     big = NULL;
-    scrub_stack();
+    tu_scrub_stack();
     gc_free_os_memory();
     uint64_t after = gci_rss_bytes();
     gc_stats st;
@@ -559,5 +548,5 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_memlimit_live_set_over_limit_completes, reset_heap, reset_heap),
         cmocka_unit_test_setup_teardown(test_memlimit_free_os_memory_returns_freed_heap, reset_heap, reset_heap),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, tu_group_setup, NULL);
 }

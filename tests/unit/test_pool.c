@@ -28,18 +28,7 @@ static void *new_small(void)
     return gc_malloc(40);
 }
 
-static int group_setup(void **state)
-{
-    (void)state;
-    gci_init();
-    return 0;
-}
 
-static __attribute__((noinline)) void scrub_stack(void)
-{
-    volatile char buf[16384];
-    memset((char *)buf, 0, sizeof buf);
-}
 
 /* noinline: the unmasked address must not stay in the test's frame or
  * registers, where it would keep the object alive at the next collection. */
@@ -185,7 +174,7 @@ static void test_pool_object_survives_one_collection(void **state)
     (void)state;
     gc_pool *p = gc_pool_new(new_small);
     uintptr_t h = put_hidden(p, 0x61);
-    scrub_stack();
+    tu_scrub_stack();
     gc_collect();
     assert_false(is_freed(h));
     new_calls = 0;
@@ -200,7 +189,7 @@ static void test_pool_shared_objects_survive_one_collection(void **state)
     gc_pool *p = gc_pool_new(NULL);
     uintptr_t h1, h2;
     put_two_hidden(p, &h1, &h2);   /* private slot, shared list */
-    scrub_stack();
+    tu_scrub_stack();
     gc_collect();
     assert_false(is_freed(h1));
     assert_false(is_freed(h2));
@@ -208,7 +197,7 @@ static void test_pool_shared_objects_survive_one_collection(void **state)
      * the next collection too, while the other one ages out */
     uintptr_t kept = get_put_back(p), other = kept == h1 ? h2 : h1;
     assert_true(kept == h1 || kept == h2);
-    scrub_stack();
+    tu_scrub_stack();
     gc_collect();
     gc_collect();
     assert_true(is_freed(other));
@@ -222,7 +211,7 @@ static void test_pool_object_freed_after_two_collections(void **state)
     (void)state;
     gc_pool *p = gc_pool_new(new_small);
     uintptr_t h = put_hidden(p, 0x62);
-    scrub_stack();
+    tu_scrub_stack();
     gc_collect();
     gc_collect();
     assert_true(is_freed(h));
@@ -238,7 +227,7 @@ static void test_pool_pooled_object_keeps_its_referents(void **state)
     (void)state;
     gc_pool *p = gc_pool_new(NULL);
     uintptr_t hc = put_holder(p);
-    scrub_stack();
+    tu_scrub_stack();
     gc_collect();
     assert_false(is_freed(hc));
     void **h = gc_pool_get(p);
@@ -267,7 +256,7 @@ static void test_pool_exited_thread_objects_are_reachable(void **state)
     pthread_t th;
     assert_int_equal(pthread_create(&th, NULL, put_and_exit, NULL), 0);
     pthread_join(th, NULL);
-    scrub_stack();
+    tu_scrub_stack();
     gc_collect();
     assert_false(is_freed(exit_hidden));
     assert_true(get_is(exit_pool, exit_hidden, 0x63));
@@ -436,5 +425,5 @@ int main(void)
         cmocka_unit_test(test_pool_delete_does_not_leak_into_a_new_pool),
         cmocka_unit_test(test_pool_four_threads),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, tu_group_setup, NULL);
 }

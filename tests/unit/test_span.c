@@ -21,12 +21,6 @@
  * arithmetic on it. */
 #define FAKE_BASE ((uintptr_t)0x7e0000000000ull)
 
-static int group_setup(void **state)
-{
-    (void)state;
-    gci_init();
-    return 0;
-}
 
 static uint64_t tail_mask(uint32_t nelems)
 {
@@ -357,5 +351,5 @@ int main(void)
         cmocka_unit_test(test_span_bitmap_every_class_tail_bits),
         cmocka_unit_test(test_span_find_object_interior_and_free_slots),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, tu_group_setup, NULL);
 }

@@ -19,27 +19,13 @@
 static gc_stats before, after;
 static int saved_percent;
 
-static int group_setup(void **state)
-{
-    (void)state;
-    gci_init();
-    return 0;
-}
 
-/* Scrubs the dead part of the stack so stale copies of pointers do not act
- * as roots: objects of earlier tests must be freed now, not by a stress
- * cycle in the middle of a measurement. */
-static __attribute__((noinline)) void scrub_stack(void)
-{
-    volatile char buf[16384];
-    memset((char *)buf, 0, sizeof buf);
-}
 
 static int gc_off(void **state)
 {
     (void)state;
     saved_percent = gc_set_percent(-1);
-    scrub_stack();
+    tu_scrub_stack();
     gc_collect();
     return 0;
 }
@@ -114,7 +100,7 @@ static void test_stats_read_stats_alloc_free_deltas(void **state)
     /* Everything dropped: a collection takes heap_objects back to where it
      * was.  Conservative stack scanning may keep a stray object or two. */
     memset(objs, 0, sizeof objs);
-    scrub_stack();
+    tu_scrub_stack();
     gc_collect();
     gc_read_stats(&after);
     check_equations(&after);
@@ -229,7 +215,7 @@ static void test_stats_read_stats_next_gc_heap_minimum(void **state)
 {
     (void)state;
     int old = gc_set_percent(100);
-    scrub_stack();
+    tu_scrub_stack();
     gc_collect();
     gc_read_stats(&after);
     assert_true(gci->heap_marked < (uint64_t)1 << 20);
@@ -247,5 +233,5 @@ int main(void)
         cmocka_unit_test(test_stats_read_stats_next_gc_twice_marked),
         cmocka_unit_test(test_stats_read_stats_next_gc_heap_minimum),
     };
-    return cmocka_run_group_tests(tests, group_setup, NULL);
+    return cmocka_run_group_tests(tests, tu_group_setup, NULL);
 }

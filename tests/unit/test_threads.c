@@ -185,13 +185,6 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* Scrubs the dead part of the stack so stale copies of pointers do not act
- * as roots (and objects of an earlier test get freed before a measurement). */
-static __attribute__((noinline)) void scrub_stack(void)
-{
-    volatile char buf[16384];
-    memset((char *)buf, 0, sizeof buf);
-}
 
 static uint32_t nthreads(void)
 {
@@ -337,7 +330,7 @@ static void test_threads_unregister_flushes_cache(void **state)
     (void)state;
     static void *objs[500];
     static gc_stats st0, st1;
-    scrub_stack();
+    tu_scrub_stack();
     gc_collect();
     gc_read_stats(&st0);
     uint32_t n0 = nthreads();
@@ -432,7 +425,7 @@ static void test_threads_gc_free_cross_thread(void **state)
     (void)state;
     long n = tu_stress() ? 500 : HANDOFF;
     static gc_stats st0, st1;
-    scrub_stack();
+    tu_scrub_stack();
     gc_collect();
     gc_read_stats(&st0);
     pthread_t a, b;

@@ -8,6 +8,9 @@
  *                        (tu_stress_every() says how many).
  *   tu_heap_verify()     gci_heap_verify() while no background sweeper is
  *                        in the middle of a span.
+ *   tu_group_setup       cmocka group setup: initialises the runtime.
+ *   tu_scrub_stack()     zeroes 32 KiB of dead stack below the caller, so
+ *                        stale copies of pointers do not act as roots.
  *   tu_run_in_child()    runs a function in a forked child with its stderr
  *                        captured, for behaviour that aborts in debug builds.
  */
@@ -43,6 +46,20 @@ static inline uint64_t tu_heap_verify(void)
     uint64_t free_pages = gci_heap_verify();   /* gci_fatal (abort) on a violation */
     gci_sweep_gate_unlock();
     return free_pages;
+}
+
+static inline int tu_group_setup(void **state)
+{
+    (void)state;
+    gci_init();
+    return 0;
+}
+
+/* noinline: its frame must lie below the caller's, over the dead stack. */
+static __attribute__((noinline, unused)) void tu_scrub_stack(void)
+{
+    volatile char buf[32768];
+    memset((char *)buf, 0, sizeof buf);
 }
 
 /* Runs fn(arg) in a forked child whose stderr goes to err (NUL-terminated,
