@@ -19,6 +19,7 @@ GCTUNE_DEB_PACKAGES=(
     libsqlite3-dev    # profiler: the run database
     sqlite3           # inspecting run databases
     libdw-dev         # symbolizer
+    zlib1g-dev        # pprof export (gzip)
     gnuplot-nox       # gctune report
     libgc-dev         # Boehm GC backend, bench peer
     libjemalloc-dev   # bench peer

@@ -1,0 +1,1 @@
+# profiler/local.mk - the sampling heap profiler, included from Makefile.am.

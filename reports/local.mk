@@ -1,0 +1,1 @@
+# reports/local.mk - the gctune command, included from Makefile.am.

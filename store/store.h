@@ -1,0 +1,126 @@
+/* store/store.h - the run database (store/schema.sql): writer and reader
+ * helpers shared by the profiler, the tuner and the gctune command.
+ *
+ * Internal to gctune (prefix gcts_, not exported from libgctune.so).
+ *
+ * Writer: gcts_create makes a fresh database (replacing any file and its
+ * -wal/-shm companions at that path), mode 0600, WAL journal,
+ * synchronous=NORMAL, the schema of schema.sql, user_version =
+ * GCTS_SCHEMA_VERSION.  All inserts use prepared statements; callers group
+ * them with gcts_begin/gcts_commit (a committed transaction survives a
+ * SIGKILL of the process).  A gcts_db is used by one thread at a time.
+ *
+ * Reader: gcts_open_read validates the file and, on failure, writes one
+ * line naming the file and the problem into err (no trailing newline):
+ *   "<path>: no such file", "<path>: not an SQLite database",
+ *   "<path>: not a gctune database (no meta table)",
+ *   "<path>: schema version N is newer than this gctune (M)", ...
+ *
+ * Every function returning int returns 0 on success and -1 on failure,
+ * with the reason in gcts_errmsg(db).
+ */
+#ifndef GCTUNE_STORE_H
+#define GCTUNE_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sqlite3.h>
+
+#define GCTS_SCHEMA_VERSION 1
+
+typedef struct gcts_db gcts_db;
+
+typedef struct gcts_mapping {
+    int64_t id;               /* 0: assigned by the database */
+    const char *path;
+    const char *build_id;     /* hex or NULL */
+    uint64_t start, end, file_offset;
+} gcts_mapping;
+
+typedef struct gcts_frame {
+    uint64_t ip;
+    const char *function;     /* NULL if unknown */
+    const char *file;         /* NULL if unknown */
+    int line;                 /* 0 if unknown */
+    const char *module;       /* NULL if unknown */
+    int64_t mapping_id;       /* 0 if unknown (stored as NULL) */
+} gcts_frame;
+
+typedef struct gcts_sample {
+    int64_t id;               /* > 0, chosen by the caller (unique) */
+    int64_t time_ns;
+    uint64_t address;
+    uint64_t size;
+    int64_t stack_id;
+    double weight;
+    int64_t freed_ns;         /* < 0: not freed (NULL) */
+    int64_t thread;
+} gcts_sample;
+
+/* Columns of gc_cycles; a field set to GCTS_NULL is stored as NULL. */
+#define GCTS_NULL INT64_MIN
+typedef struct gcts_gc_cycle {
+    int64_t num, start_ns, end_ns, pause_ns;
+    int64_t heap_before, heap_after, heap_marked, heap_goal;
+    int64_t gc_percent, memory_limit;
+    int64_t mark_cpu_ns, assist_cpu_ns, background_cpu_ns, idle_cpu_ns;
+    int64_t concurrent, forced, procs;
+    double gc_cpu_fraction;   /* NaN: NULL */
+} gcts_gc_cycle;
+
+typedef struct gcts_heap_point {
+    int64_t time_ns;
+    int64_t heap_alloc, heap_sys, heap_released, rss, next_gc;
+    int64_t heap_inuse, total_alloc, num_gc, gc_percent, memory_limit;
+    double gc_cpu_fraction;   /* NaN: NULL */
+} gcts_heap_point;
+
+typedef struct gcts_tuner_event {
+    int64_t time_ns;
+    const char *knob;
+    int64_t old_value, new_value;   /* GCTS_NULL: NULL */
+    const char *reason;
+    const char *measurements;       /* JSON object text or NULL */
+} gcts_tuner_event;
+
+/* Fills every field of c / p with GCTS_NULL (and NaN). */
+void gcts_gc_cycle_init(gcts_gc_cycle *c);
+void gcts_heap_point_init(gcts_heap_point *p);
+
+/* ---- writer ---- */
+gcts_db *gcts_create(const char *path, char *err, size_t errlen);
+int gcts_begin(gcts_db *db);
+int gcts_commit(gcts_db *db);
+int gcts_set_meta(gcts_db *db, const char *key, const char *value);   /* insert or replace */
+int gcts_set_meta_int(gcts_db *db, const char *key, int64_t value);
+/* Inserts a mapping; returns its id (> 0) or -1. */
+int64_t gcts_add_mapping(gcts_db *db, const gcts_mapping *m);
+int gcts_add_frame(gcts_db *db, const gcts_frame *f);                 /* insert or replace by ip */
+/* ips[0] is the leaf.  id > 0 chosen by the caller. */
+int gcts_add_stack(gcts_db *db, int64_t id, uint64_t hash, const uint64_t *ips, int depth);
+int gcts_add_sample(gcts_db *db, const gcts_sample *s);
+int gcts_mark_freed(gcts_db *db, int64_t sample_id, int64_t freed_ns);
+int gcts_add_gc_cycle(gcts_db *db, const gcts_gc_cycle *c);           /* insert or replace by num */
+int gcts_add_heap_point(gcts_db *db, const gcts_heap_point *p);
+int gcts_add_tuner_event(gcts_db *db, const gcts_tuner_event *e);
+
+/* ---- reader ---- */
+gcts_db *gcts_open_read(const char *path, char *err, size_t errlen);
+/* Creates the indexes analysis needs (samples by stack, freed): needs a
+ * writable file; silently skipped (returns 0) when the file is read-only. */
+int gcts_build_indexes(gcts_db *db);
+/* Copies meta[key] into buf (NUL-terminated, truncated); returns 0, or -1
+ * if the key is absent. */
+int gcts_get_meta(gcts_db *db, const char *key, char *buf, size_t len);
+int gcts_get_meta_int(gcts_db *db, const char *key, int64_t *out);
+int gcts_schema_version(gcts_db *db);
+/* Parses a stacks.frames string into ips (at most max); returns the count. */
+int gcts_parse_frames(const char *text, uint64_t *ips, int max);
+
+/* ---- both ---- */
+sqlite3 *gcts_sqlite(gcts_db *db);
+const char *gcts_path(gcts_db *db);
+const char *gcts_errmsg(gcts_db *db);
+void gcts_close(gcts_db *db);   /* NULL is fine; finalizes statements, commits nothing */
+
+#endif
