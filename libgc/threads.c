@@ -92,6 +92,7 @@ struct gthread *gci_thread_attach(void)
     t->is_main = is_main;
     t->stress_every = gci->stress_every;
     pthread_mutex_lock(&gci->threads_lock);
+    gci_prof_thread_init(t);
     t->next = gci->threads;
     t->prev = NULL;
     if (gci->threads)
