@@ -37,7 +37,7 @@ static void on_cycle(const gc_cycle_info *info, void *arg)
     if (!cur.gc_cycle)
         return;
     gc_stats st;
-    gc_read_stats(&st);
+    gci_read_stats_nostw(&st);
     gct_gc_event ev = {
         .num = info->num,
         .forced = info->forced,
@@ -92,10 +92,12 @@ static void lg_detach(void)
     pthread_mutex_unlock(&sink_lock);
 }
 
+/* Without stopping the world: the profiler's heap series and the tuner
+ * call this every 100 ms or so. */
 static int lg_read_stats(gct_backend_stats *out)
 {
     gc_stats st;
-    gc_read_stats(&st);
+    gci_read_stats_nostw(&st);
     memset(out, 0, sizeof *out);
     out->heap_alloc = st.heap_alloc;
     out->heap_sys = st.heap_sys;

@@ -461,6 +461,8 @@ GC_HIDDEN void gci_prof_sampled(void *obj, size_t n, uintptr_t ret) GC_NOINLINE;
 GC_HIDDEN void gci_prof_forget(struct span *s, uintptr_t base);          /* critical section */
 GC_HIDDEN void gci_prof_swept_dead(struct span *s, unsigned w, uint64_t dead);
 GC_HIDDEN size_t gci_prof_tracked(void);                                  /* table entries */
+/* stats.c: gc_read_stats without stopping the world (observers) */
+GC_HIDDEN void gci_read_stats_nostw(gc_stats *out);
 
 /* ---- stats.c ---- */
 GC_HIDDEN void gci_stats_record_pause(uint64_t pause_ns, uint64_t end_real_ns);
