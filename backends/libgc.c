@@ -17,6 +17,9 @@ static pthread_mutex_t sink_lock = PTHREAD_MUTEX_INITIALIZER;
  * removed (gci_prof_configure stops the world in between). */
 static gct_sink cur;
 static int attached;
+/* GC listeners (add_gc_listener), under sink_lock; copied by the hook. */
+static struct { void (*fn)(const gct_gc_event *, void *); void *arg; } listeners[4];
+static int nlisteners, hook_installed;
 
 static uint64_t on_sample(void *obj, size_t size, uint64_t rate, uintptr_t ret, void *arg)
 {
@@ -34,7 +37,13 @@ static void on_free(uint64_t token, void *obj, void *arg)
 static void on_cycle(const gc_cycle_info *info, void *arg)
 {
     (void)arg;
-    if (!cur.gc_cycle)
+    pthread_mutex_lock(&sink_lock);
+    int nl = nlisteners;
+    __typeof__(listeners) ls;
+    memcpy(ls, listeners, sizeof ls);
+    int want_sink = attached && cur.gc_cycle;
+    pthread_mutex_unlock(&sink_lock);
+    if (!want_sink && nl == 0)
         return;
     gc_stats st;
     gci_read_stats_nostw(&st);
@@ -56,7 +65,57 @@ static void on_cycle(const gc_cycle_info *info, void *arg)
         .memory_limit = info->memory_limit,
         .gc_cpu_fraction = st.gc_cpu_fraction,
     };
-    cur.gc_cycle(cur.ctx, &ev);
+    if (want_sink)
+        cur.gc_cycle(cur.ctx, &ev);
+    for (int i = 0; i < nl; i++)
+        ls[i].fn(&ev, ls[i].arg);
+}
+
+/* The cycle hook is installed while the sink or a listener needs it;
+ * sink_lock held. */
+static int update_hook(void)
+{
+    int want = attached || nlisteners > 0;
+    if (want && !hook_installed) {
+        int err = gc_add_cycle_hook(on_cycle, NULL);
+        if (err)
+            return err;
+        hook_installed = 1;
+    } else if (!want && hook_installed) {
+        gc_remove_cycle_hook(on_cycle, NULL);
+        hook_installed = 0;
+    }
+    return 0;
+}
+
+static int lg_add_listener(void (*fn)(const gct_gc_event *, void *), void *arg)
+{
+    pthread_mutex_lock(&sink_lock);
+    int err = 0;
+    if (nlisteners == (int)(sizeof listeners / sizeof listeners[0])) {
+        err = ENOSPC;
+    } else {
+        listeners[nlisteners].fn = fn;
+        listeners[nlisteners].arg = arg;
+        nlisteners++;
+        if ((err = update_hook()) != 0)
+            nlisteners--;
+    }
+    pthread_mutex_unlock(&sink_lock);
+    return err;
+}
+
+static void lg_remove_listener(void (*fn)(const gct_gc_event *, void *), void *arg)
+{
+    pthread_mutex_lock(&sink_lock);
+    for (int i = 0; i < nlisteners; i++) {
+        if (listeners[i].fn == fn && listeners[i].arg == arg) {
+            listeners[i] = listeners[--nlisteners];
+            break;
+        }
+    }
+    update_hook();
+    pthread_mutex_unlock(&sink_lock);
 }
 
 static int lg_attach(const gct_sink *sink, uint64_t rate, uint64_t seed)
@@ -67,14 +126,15 @@ static int lg_attach(const gct_sink *sink, uint64_t rate, uint64_t seed)
         return EBUSY;
     }
     cur = *sink;
-    int err = gc_add_cycle_hook(on_cycle, NULL);
+    attached = 1;
+    int err = update_hook();
     if (err) {
+        attached = 0;
         memset(&cur, 0, sizeof cur);
         pthread_mutex_unlock(&sink_lock);
         return err;
     }
     gci_prof_configure(rate, seed, rate ? on_sample : NULL, on_free, NULL);
-    attached = 1;
     pthread_mutex_unlock(&sink_lock);
     return 0;
 }
@@ -83,11 +143,11 @@ static void lg_detach(void)
 {
     pthread_mutex_lock(&sink_lock);
     if (attached) {
-        gc_remove_cycle_hook(on_cycle, NULL);
+        attached = 0;
+        update_hook();
         /* After this no thread starts a sample; frees of objects still in
          * the table are no longer reported. */
         gci_prof_configure(0, 0, NULL, NULL, NULL);
-        attached = 0;
     }
     pthread_mutex_unlock(&sink_lock);
 }
@@ -125,6 +185,8 @@ static const gct_backend libgc_backend = {
     .attach = lg_attach,
     .detach = lg_detach,
     .read_stats = lg_read_stats,
+    .add_gc_listener = lg_add_listener,
+    .remove_gc_listener = lg_remove_listener,
     .set_gc_percent = gc_set_percent,
     .set_memory_limit = gc_set_memory_limit,
 };

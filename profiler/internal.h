@@ -27,6 +27,7 @@ struct gctp_state {
     uint64_t next_id;            /* atomic: last sample id handed out */
     /* counters, atomic */
     uint64_t samples, dropped_samples, frees, dropped_frees, dropped_gc, written_samples, gc_cycles;
+    uint64_t dropped_tuner;
     uint64_t frames_pending;     /* set by the writer each loop */
 
     const gct_backend *backend;

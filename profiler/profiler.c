@@ -161,6 +161,40 @@ static void sink_gc_cycle(void *ctx, const gct_gc_event *ev)
     sink_exit();
 }
 
+static void copy_str(char *dst, size_t len, const char *src)
+{
+    size_t n = src ? strnlen(src, len - 1) : 0;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+int gct_profiler_tuner_event(const char *knob, int64_t old_value, int64_t new_value,
+                             const char *reason, const char *measurements_json)
+{
+    if (!knob || !reason || !sink_enter())
+        return -1;
+    uint64_t ticket;
+    int rc = 0;
+    struct gctp_rec *r = gctp_queue_claim(&gctp.q, &ticket);
+    if (!r) {
+        __atomic_add_fetch(&gctp.dropped_tuner, 1, __ATOMIC_RELAXED);
+        rc = -1;
+    } else {
+        r->type = GCTP_REC_TUNER;
+        r->nframes = 0;
+        r->time_ns = gctp_mono_ns();
+        copy_str(r->u.tuner.knob, sizeof r->u.tuner.knob, knob);
+        r->u.tuner.old_value = old_value;
+        r->u.tuner.new_value = new_value;
+        copy_str(r->u.tuner.reason, sizeof r->u.tuner.reason, reason);
+        copy_str(r->u.tuner.measurements, sizeof r->u.tuner.measurements, measurements_json);
+        gctp_queue_push(&gctp.q, ticket);
+    }
+    sink_exit();
+    return rc;
+}
+
 static const gct_sink the_sink = {
     .sample = sink_sample,
     .freed = sink_freed,

@@ -18,7 +18,15 @@
 
 #define GCTP_MAX_FRAMES 64
 
-enum gctp_rec_type { GCTP_REC_ALLOC = 1, GCTP_REC_FREE = 2, GCTP_REC_GC = 3 };
+enum gctp_rec_type { GCTP_REC_ALLOC = 1, GCTP_REC_FREE = 2, GCTP_REC_GC = 3, GCTP_REC_TUNER = 4 };
+
+/* A tuner decision (gct_profiler_tuner_event); strings truncated to fit. */
+struct gctp_tuner_rec {
+    char knob[24];
+    int64_t old_value, new_value;   /* INT64_MIN: NULL */
+    char reason[200];
+    char measurements[264];
+};
 
 struct gctp_rec {
     uint32_t type;               /* enum gctp_rec_type */
@@ -32,6 +40,7 @@ struct gctp_rec {
     union {
         uintptr_t ips[GCTP_MAX_FRAMES];   /* ALLOC: leaf first */
         gct_gc_event gc;                  /* GC */
+        struct gctp_tuner_rec tuner;      /* TUNER */
     } u;
 };
 

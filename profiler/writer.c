@@ -289,6 +289,7 @@ static int write_counters(void)
         { "dropped_samples", &gctp.dropped_samples },
         { "dropped_frees", &gctp.dropped_frees },
         { "dropped_gc_cycles", &gctp.dropped_gc },
+        { "dropped_tuner_events", &gctp.dropped_tuner },
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         if (gcts_set_meta_int(gctp.db, c[i].key, (int64_t)__atomic_load_n(c[i].v, __ATOMIC_RELAXED)) != 0)
@@ -310,6 +311,18 @@ static long drain(long max)
             rc = gcts_mark_freed(gctp.db, (int64_t)r->token, r->time_ns - gctp.start_mono_ns) < 0 ? -1 : 0;
             break;
         case GCTP_REC_GC: rc = write_gc(&r->u.gc); break;
+        case GCTP_REC_TUNER: {
+            gcts_tuner_event e = {
+                .time_ns = r->time_ns - gctp.start_mono_ns,
+                .knob = r->u.tuner.knob,
+                .old_value = r->u.tuner.old_value,
+                .new_value = r->u.tuner.new_value,
+                .reason = r->u.tuner.reason,
+                .measurements = r->u.tuner.measurements[0] ? r->u.tuner.measurements : NULL,
+            };
+            rc = gcts_add_tuner_event(gctp.db, &e);
+            break;
+        }
         default: break;
         }
         gctp_queue_release(&gctp.q);

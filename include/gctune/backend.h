@@ -85,6 +85,11 @@ typedef struct gct_backend {
      * (calls already running may still finish). */
     void (*detach)(void);
     int (*read_stats)(gct_backend_stats *out);   /* 0 or errno */
+    /* GC cycle listeners besides the sink (the tuner uses one), called like
+     * sink.gc_cycle on the thread that ran the cycle; must be quick.  At
+     * most 4.  Returns 0 or an errno value; NULL without GCT_CAP_GC_EVENTS. */
+    int (*add_gc_listener)(void (*fn)(const gct_gc_event *ev, void *arg), void *arg);
+    void (*remove_gc_listener)(void (*fn)(const gct_gc_event *ev, void *arg), void *arg);
     int (*set_gc_percent)(int percent);          /* returns the previous value */
     int64_t (*set_memory_limit)(int64_t bytes);  /* returns the previous; < 0 = query */
 } gct_backend;

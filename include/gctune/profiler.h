@@ -66,6 +66,15 @@ typedef struct gct_profiler_stats {
 } gct_profiler_stats;
 void gct_profiler_get_stats(gct_profiler_stats *out);
 
+/* Records a tuner decision in tuner_events (through the queue, so it never
+ * blocks): knob ("gogc", "memory_limit", "policy"), the old and new values
+ * (INT64_MIN = none), the reason in words (truncated to 199 bytes) and the
+ * measurements behind it as a JSON object (truncated to 263 bytes; NULL =
+ * none).  Returns 0, -1 if the profiler is not running or the queue is full
+ * (counted in meta "dropped_tuner_events"). */
+int gct_profiler_tuner_event(const char *knob, int64_t old_value, int64_t new_value,
+                             const char *reason, const char *measurements_json);
+
 /* The database path in use (after %p substitution), or NULL. */
 const char *gct_profiler_path(void);
 

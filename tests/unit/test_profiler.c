@@ -383,6 +383,52 @@ static void test_sigkill_mid_run(void **state)
     sqlite3_close(db);
 }
 
+/* ---- tuner events and GC listeners ---- */
+
+static void test_tuner_event(void **state)
+{
+    (void)state;
+    char path[256];
+    db_path(path, sizeof path, "tuner.sqlite");
+    assert_int_equal(gct_profiler_tuner_event("gogc", 100, 150, "not running", NULL), -1);
+    assert_int_equal(start(path, 0, 0), 0);
+    assert_int_equal(gct_profiler_tuner_event("gogc", 100, 150, "GC CPU 9% over the 5% goal", "{\"gc_cpu\":0.09}"), 0);
+    assert_int_equal(gct_profiler_tuner_event("memory_limit", INT64_MIN, 1 << 30, "budget from cgroup", NULL), 0);
+    gct_profiler_stop();
+    sqlite3 *db = open_db(path);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM tuner_events"), 2);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM tuner_events WHERE knob = 'gogc' AND old_value = 100 "
+                               "AND new_value = 150 AND reason LIKE 'GC CPU 9%' AND measurements = '{\"gc_cpu\":0.09}'"), 1);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM tuner_events WHERE knob = 'memory_limit' AND old_value IS NULL "
+                               "AND new_value = 1073741824 AND measurements IS NULL"), 1);
+    sqlite3_close(db);
+}
+
+static int listener_calls;
+static uint32_t listener_last;
+static void listener(const gct_gc_event *ev, void *arg)
+{
+    listener_calls += arg == &listener_calls;
+    listener_last = ev->num;
+}
+
+static void test_gc_listener(void **state)
+{
+    (void)state;
+    const gct_backend *b = gct_backend_libgc();
+    assert_true(b->caps & GCT_CAP_GC_EVENTS);
+    assert_int_equal(b->add_gc_listener(listener, &listener_calls), 0);
+    gc_collect();
+    gc_collect();
+    assert_int_equal(listener_calls, 2);
+    gc_stats st;
+    gc_read_stats(&st);
+    assert_int_equal(listener_last, st.num_gc);
+    b->remove_gc_listener(listener, &listener_calls);
+    gc_collect();
+    assert_int_equal(listener_calls, 2);
+}
+
 /* ---- errors ---- */
 
 static void test_unwritable_path(void **state)
@@ -440,6 +486,8 @@ int main(void)
         cmocka_unit_test(test_dropped_with_tiny_queue),
         cmocka_unit_test(test_sigkill_mid_run),
         cmocka_unit_test(test_unwritable_path),
+        cmocka_unit_test(test_tuner_event),
+        cmocka_unit_test(test_gc_listener),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
