@@ -9,9 +9,13 @@
  *   nothing is dropped (a dropped sample would skip the enqueue and look
  *   cheaper).
  *
- *   write throughput: a burst of rate-1 samples, timed from the first
- *   allocation until gct_profiler_stop returns (everything committed);
- *   reports samples written per second and drops.
+ *   write throughput: a burst of rate-1 samples as fast as the program can
+ *   allocate, timed from the first allocation until gct_profiler_stop
+ *   returns (everything committed); reports samples written per second and
+ *   drops (the allocating thread outruns the writer, so there are drops).
+ *   Then paced runs: 2 s of samples at a fixed rate (250k/s, 300k/s,
+ *   ...), each with a free; reports drops at each pace: the highest pace
+ *   without drops is the sustained write rate.
  *
  * Usage: prof_cost [DIR]   (databases go to DIR, default /tmp)
  * Prints one "name value unit" line per figure.
@@ -124,6 +128,27 @@ int main(int argc, char **argv)
     printf("rate1_written %llu\n", (unsigned long long)st.written_samples);
     printf("rate1_dropped %llu\n", (unsigned long long)st.dropped_samples);
     printf("rate1_written_per_s %.0f samples/s\n", (double)st.written_samples / dt);
+
+    /* paced: pace samples per second for 2 s */
+    static const long paces[] = { 200000, 250000, 300000, 350000 };
+    for (size_t k = 0; k < sizeof paces / sizeof paces[0]; k++) {
+        long pace = paces[k], total = 2 * pace, done = 0;
+        start(path, 1, 0);
+        t0 = now();
+        while (done < total) {
+            leaf_loop(256);
+            done += 256;
+            while (now() - t0 < (double)done / (double)pace)
+                ;
+        }
+        gct_profiler_get_stats(&st);
+        gct_profiler_stop();
+        dt = now() - t0;
+        gct_profiler_get_stats(&st);
+        printf("paced_%ld_per_s written %llu dropped %llu (%.0f written/s incl. final flush)\n", pace,
+               (unsigned long long)st.written_samples, (unsigned long long)st.dropped_samples,
+               (double)st.written_samples / dt);
+    }
     unlink(path);
     char aux[4200];
     snprintf(aux, sizeof aux, "%s-wal", path); unlink(aux);

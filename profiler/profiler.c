@@ -338,7 +338,7 @@ int gct_profiler_start(const gct_profiler_config *cfg)
     g->seed = cfg->seed ? cfg->seed : ((uint64_t)gctp_real_ns() ^ ((uint64_t)getpid() << 32));
     g->flush_ms = cfg->flush_interval_ms ? cfg->flush_interval_ms : 100;
     g->heap_ms = cfg->heap_interval_ms ? cfg->heap_interval_ms : 100;
-    g->queue_capacity = cfg->queue_capacity ? cfg->queue_capacity : 16384;
+    g->queue_capacity = cfg->queue_capacity ? cfg->queue_capacity : 65536;
     expand_path(cfg->db_path, g->path, sizeof g->path);
     int err;
     char msg[PATH_MAX + 256];

@@ -199,6 +199,119 @@ static double weight_of(uint64_t size, uint64_t rate)
     return 1.0 / -expm1(-s / (double)rate);   /* 1 / (1 - exp(-s/r)) */
 }
 
+/* Sample rows wait in memory for one to two "generations" (GEN_NS) before
+ * they are inserted: a free that arrives meanwhile sets freed_ns in memory
+ * instead of costing an UPDATE, and most short-lived objects die that
+ * soon.  Two buffers: new rows go to young; every GEN_NS (or when young is
+ * full) old is inserted and young becomes old, so each flush is small and
+ * draining the queue never waits long.  Everything is flushed before each
+ * commit.  Each buffer maps sample id -> slot + 1 by open addressing (0 =
+ * empty).  The buffers are malloc'd: in .bss the sampled addresses would
+ * be roots to a program that links the profiler statically. */
+#define PEND_MAX 8192
+#define GEN_NS 20000000
+struct pend_buf {
+    gcts_sample *rows;
+    uint32_t *idx;      /* PEND_MAX * 2 */
+    size_t n;
+};
+static struct pend_buf gens[2];
+static int young;       /* index of the young buffer in gens */
+static int64_t gen_start_ns;
+
+static size_t pend_hash(int64_t id)
+{
+    return (size_t)(((uint64_t)id * 0x9E3779B97F4A7C15ull) >> 40) & (PEND_MAX * 2 - 1);
+}
+
+static int flush_buf(struct pend_buf *b)
+{
+    for (size_t i = 0; i < b->n; i++)
+        if (gcts_add_sample(gctp.db, &b->rows[i]) != 0)
+            return -1;
+    __atomic_add_fetch(&gctp.written_samples, b->n, __ATOMIC_RELAXED);
+    if (b->n)
+        memset(b->idx, 0, PEND_MAX * 2 * sizeof *b->idx);
+    b->n = 0;
+    return 0;
+}
+
+/* Old generation out, young becomes old. */
+static int rotate(int64_t now)
+{
+    if (flush_buf(&gens[1 - young]) != 0)
+        return -1;
+    young = 1 - young;
+    gen_start_ns = now;
+    return 0;
+}
+
+static int flush_pending(void)
+{
+    return flush_buf(&gens[1 - young]) != 0 || flush_buf(&gens[young]) != 0 ? -1 : 0;
+}
+
+static gcts_sample *pend_find(struct pend_buf *b, int64_t id)
+{
+    if (!b->n)
+        return NULL;
+    for (size_t j = pend_hash(id); b->idx[j]; j = (j + 1) & (PEND_MAX * 2 - 1))
+        if (b->rows[b->idx[j] - 1].id == id)
+            return &b->rows[b->idx[j] - 1];
+    return NULL;
+}
+
+static int apply_free(int64_t id, int64_t freed_ns)
+{
+    gcts_sample *s = pend_find(&gens[young], id);
+    if (!s)
+        s = pend_find(&gens[1 - young], id);
+    if (s) {
+        s->freed_ns = freed_ns;
+        return 0;
+    }
+    /* 1 (no such row) cannot happen by queue order; not fatal if it does */
+    return gcts_mark_freed(gctp.db, id, freed_ns) < 0 ? -1 : 0;
+}
+
+static int pend_add(const gcts_sample *s, int64_t now)
+{
+    if ((gens[young].n == PEND_MAX || now - gen_start_ns >= GEN_NS) && rotate(now) != 0)
+        return -1;
+    struct pend_buf *b = &gens[young];
+    size_t j = pend_hash(s->id);
+    while (b->idx[j])
+        j = (j + 1) & (PEND_MAX * 2 - 1);
+    b->rows[b->n] = *s;
+    b->idx[j] = (uint32_t)++b->n;
+    return 0;
+}
+
+static void pend_free_all(void)
+{
+    for (int i = 0; i < 2; i++) {
+        free(gens[i].rows);
+        free(gens[i].idx);
+        gens[i] = (struct pend_buf){ 0 };
+    }
+}
+
+static int pend_alloc(void)
+{
+    for (int i = 0; i < 2; i++) {
+        gens[i].rows = malloc(PEND_MAX * sizeof *gens[i].rows);
+        gens[i].idx = calloc(PEND_MAX * 2, sizeof *gens[i].idx);
+        gens[i].n = 0;
+        if (!gens[i].rows || !gens[i].idx) {
+            pend_free_all();
+            return -1;
+        }
+    }
+    young = 0;
+    gen_start_ns = gctp_mono_ns();
+    return 0;
+}
+
 static int write_alloc(const struct gctp_rec *r)
 {
     int64_t sid = stack_id(r);
@@ -214,10 +327,7 @@ static int write_alloc(const struct gctp_rec *r)
         .freed_ns = -1,
         .thread = (int64_t)r->tid,
     };
-    if (gcts_add_sample(gctp.db, &s) != 0)
-        return -1;
-    __atomic_add_fetch(&gctp.written_samples, 1, __ATOMIC_RELAXED);
-    return 0;
+    return pend_add(&s, r->time_ns);
 }
 
 static int64_t real_rel(uint64_t real_ns)
@@ -307,8 +417,7 @@ static long drain(long max)
         switch (r->type) {
         case GCTP_REC_ALLOC: rc = write_alloc(r); break;
         case GCTP_REC_FREE:
-            /* 1 (no such row) cannot happen by queue order; not fatal if it does */
-            rc = gcts_mark_freed(gctp.db, (int64_t)r->token, r->time_ns - gctp.start_mono_ns) < 0 ? -1 : 0;
+            rc = apply_free((int64_t)r->token, r->time_ns - gctp.start_mono_ns);
             break;
         case GCTP_REC_GC: rc = write_gc(&r->u.gc); break;
         case GCTP_REC_TUNER: {
@@ -335,6 +444,10 @@ static long drain(long max)
 
 int gctp_writer_prepare(void)
 {
+    if (pend_alloc() != 0) {
+        gctp_msg("out of memory for the writer's buffers");
+        return -1;
+    }
     int err = gctp_symq_start();
     if (err)
         gctp_msg("cannot start the symbolizer thread: %s; frames keep their addresses only", strerror(err));
@@ -343,6 +456,7 @@ int gctp_writer_prepare(void)
 
 static void writer_cleanup(void)
 {
+    pend_free_all();
     gctp_symq_stop();
     free(stacks); stacks = NULL; stacks_cap = stacks_len = 0;
     free(stack_ips); stack_ips = NULL; stack_ips_len = stack_ips_cap = 0;
@@ -395,7 +509,8 @@ void *gctp_writer_main(void *arg)
         }
         if (now - last_commit >= flush_ns) {
             what = "commit";
-            if (write_counters() != 0 || gcts_commit(gctp.db) != 0 || gcts_begin(gctp.db) != 0)
+            if (flush_pending() != 0 || write_counters() != 0 || gcts_commit(gctp.db) != 0 ||
+                gcts_begin(gctp.db) != 0)
                 goto failed;
             last_commit = now;
         }
@@ -406,7 +521,7 @@ void *gctp_writer_main(void *arg)
     }
     what = "final commit";
     gctp_symq_wait_idle();
-    if (collect_frames() != 0 || write_counters() != 0 ||
+    if (flush_pending() != 0 || collect_frames() != 0 || write_counters() != 0 ||
         gcts_set_meta_int(gctp.db, "duration_ns", gctp_real_ns() - gctp.start_real_ns) != 0 ||
         gcts_set_meta(gctp.db, "clean_exit", "1") != 0 || gcts_commit(gctp.db) != 0)
         goto failed;
