@@ -17,6 +17,9 @@
 # large databases, bench/cli_bench.sh times `gctune analyze` on them:
 #   make bench/cli_bench gctune && bench/cli_bench.sh [SAMPLES...]
 
+# The pprof writer and the gctrace parser (maintained with reports/pprof.c).
+include $(srcdir)/reports/pprof.mk
+
 REPORTS_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir) -I$(top_srcdir)/store -I$(top_srcdir)/reports \
 	$(SQLITE3_CFLAGS)
 
