@@ -10,27 +10,58 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Writes s on one line: control characters (newlines in SQLite messages
+ * that quote a schema) become spaces, runs of spaces one space, and the
+ * text is cut at 400 bytes. */
+static void put_one_line(const char *s)
+{
+    size_t n = 0;
+    int space = 0;
+    for (; *s && n < 400; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c < 0x20 || c == 0x7f || c == ' ') {
+            space = 1;
+            continue;
+        }
+        if (space && n > 0) {
+            fputc(' ', stderr);
+            n++;
+        }
+        space = 0;
+        fputc(c, stderr);
+        n++;
+    }
+    if (*s)
+        fputs(" ...", stderr);
+}
+
 void cli_error(const char *file, const char *fmt, ...)
 {
+    char msg[2048];
     va_list ap;
     fflush(stdout);
-    fputs("gctune: ", stderr);
-    if (file)
-        fprintf(stderr, "%s: ", file);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    fputs("gctune: ", stderr);
+    if (file) {
+        put_one_line(file);
+        fputs(": ", stderr);
+    }
+    put_one_line(msg);
     fputc('\n', stderr);
 }
 
 int cli_usage(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
+    char msg[1024];
     fflush(stdout);
     fprintf(stderr, "gctune%s%s: ", cmd ? " " : "", cmd ? cmd : "");
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    put_one_line(msg);
     fprintf(stderr, " (see 'gctune%s%s --help')\n", cmd ? " " : "", cmd ? cmd : "");
     return CLI_USAGE;
 }
@@ -85,7 +116,7 @@ gcts_db *cli_open_db(const char *path)
         fflush(stdout);
         /* The store's message already starts with the path. */
         if (err[0] && strncmp(err, path, strlen(path)) == 0)
-            fprintf(stderr, "gctune: %s\n", err);
+            cli_error(NULL, "%s", err);
         else
             cli_error(path, "%s", err[0] ? err : "cannot open");
     }

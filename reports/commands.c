@@ -55,23 +55,26 @@ static const char export_usage[] =
     "exit status: 0 success, 1 unreadable database or write error, 2 usage error.\n";
 
 static const char import_usage[] =
-    "usage: gctune import gctrace [-o out.sqlite] [--backend NAME] FILE|-\n"
+    "usage: gctune import gctrace [-o out.sqlite] [--backend NAME] [--lenient] FILE|-\n"
     "\n"
     "Reads the GC trace lines a Go program prints with GODEBUG=gctrace=1 (libgc\n"
     "prints the same format) from FILE or standard input ('-') into the\n"
     "gc_cycles table of a new run database, so that `gctune analyze` works on\n"
     "Go programs too.  Lines that are not gctrace lines (program output, scvg\n"
-    "lines) are ignored; a malformed gctrace line is an error.\n"
+    "lines) are ignored; a malformed gctrace line is an error, or with --lenient\n"
+    "a warning (the program's own stderr output can split a trace line in two).\n"
     "\n"
     "options:\n"
     "  -o, --output FILE  the database to create (replaced if it exists);\n"
     "                     default FILE.sqlite, or gctrace.sqlite for stdin\n"
     "  --backend NAME     meta.backend of the run (default: go)\n"
+    "  --lenient          skip malformed gctrace lines, one warning line each on\n"
+    "                     stderr (counted in meta.gctrace_skipped_lines)\n"
     "  -h, --help         this help\n"
     "\n"
-    "exit status: 0 success, 1 unreadable input, malformed gctrace line, no\n"
-    "gctrace line at all or database error (no database is left behind),\n"
-    "2 usage error.\n";
+    "exit status: 0 success, 1 unreadable input, a malformed gctrace line\n"
+    "(without --lenient), no gctrace line at all or database error (no database\n"
+    "is left behind), 2 usage error.\n";
 
 static const char diff_usage[] =
     "usage: gctune diff [--json] [--top N] base.sqlite new.sqlite\n"
@@ -113,7 +116,7 @@ static void main_help(FILE *o)
 int gctune_main(int argc, char **argv)
 {
     if (argc < 2)
-        return cli_usage(NULL, "missing command (analyze, export, import or diff)");
+        return cli_usage(NULL, "missing command");
     const char *cmd = argv[1];
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
         main_help(stdout);

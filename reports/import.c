@@ -1,8 +1,10 @@
 /* reports/import.c - `gctune import gctrace [-o out.sqlite] [--backend NAME]
- * FILE|-`: Go's GODEBUG=gctrace=1 lines (and libgc's, same format) into the
+ * [--lenient] FILE|-`: Go's GODEBUG=gctrace=1 lines (and libgc's, same format) into the
  * gc_cycles table of a new run database.  Parsing is reports/gctrace.h;
  * other lines are ignored, a malformed gctrace line fails the import and
- * no database is left behind. */
+ * no database is left behind (with --lenient it is skipped with a warning:
+ * a program writing to stderr while the runtime prints a trace line can
+ * split that line in two). */
 #include "reports/cli.h"
 #include "reports/gctrace.h"
 
@@ -40,10 +42,12 @@ int cmd_import(int argc, char **argv)
     static const struct option opts[] = {
         { "output", required_argument, NULL, 'o' },
         { "backend", required_argument, NULL, 'b' },
+        { "lenient", no_argument, NULL, 'l' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
     const char *out = NULL, *backend = "go";
+    int lenient = 0;
     int c;
     optind = 0;
     opterr = 0;
@@ -51,6 +55,7 @@ int cmd_import(int argc, char **argv)
         switch (c) {
         case 'o': out = optarg; break;
         case 'b': backend = optarg; break;
+        case 'l': lenient = 1; break;
         case 'h': return cli_help("import");
         default: return cli_bad_option("import", c, argv);
         }
@@ -110,7 +115,7 @@ int cmd_import(int argc, char **argv)
     size_t cap = 0;
     ssize_t len;
     long lineno = 0;
-    int64_t cycles = 0, last_ns = 0;
+    int64_t cycles = 0, last_ns = 0, skipped = 0;
     while ((len = getline(&line, &cap, f)) >= 0) {
         lineno++;
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
@@ -121,9 +126,15 @@ int cmd_import(int argc, char **argv)
         int r = gctrace_parse_line(line, &cyc, err, sizeof err);
         if (r == 0)
             continue;
+        if (r < 0 && lenient) {
+            cli_error(NULL, "%s:%ld: warning: skipped a malformed gctrace line: %s", in_name,
+                      lineno, err[0] ? err : "cannot parse");
+            skipped++;
+            continue;
+        }
         if (r < 0) {
-            cli_error(NULL, "%s:%ld: malformed gctrace line: %s", in_name, lineno,
-                      err[0] ? err : "cannot parse");
+            cli_error(NULL, "%s:%ld: malformed gctrace line: %s (--lenient skips such lines)",
+                      in_name, lineno, err[0] ? err : "cannot parse");
             free(line);
             goto fail;
         }
@@ -155,6 +166,7 @@ int cmd_import(int argc, char **argv)
         gcts_set_meta_int(db, "samples", 0) < 0 ||
         gcts_set_meta_int(db, "dropped_samples", 0) < 0 ||
         gcts_set_meta_int(db, "duration_ns", last_ns) < 0 ||
+        gcts_set_meta_int(db, "gctrace_skipped_lines", skipped) < 0 ||
         gcts_commit(db) < 0) {
         cli_db_error(db);
         goto fail;

@@ -55,10 +55,16 @@ tests_cli_mkfixture_SOURCES = tests/cli/mkfixture.c
 tests_cli_mkfixture_CPPFLAGS = $(REPORTS_CPPFLAGS)
 tests_cli_mkfixture_LDADD = libgctune_store.la $(SQLITE3_LIBS) -lm
 
+# The reader fuzzer compiles the command's sources once more under ASan +
+# UBSan (its flags only); the store and pprof libraries are linked as built.
+DBFUZZ_SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 check_PROGRAMS += tests/fuzz/fuzz_dbreader
-tests_fuzz_fuzz_dbreader_SOURCES = tests/fuzz/fuzz_dbreader.c
+tests_fuzz_fuzz_dbreader_SOURCES = tests/fuzz/fuzz_dbreader.c $(libgctune_cli_la_SOURCES)
 tests_fuzz_fuzz_dbreader_CPPFLAGS = $(REPORTS_CPPFLAGS)
-tests_fuzz_fuzz_dbreader_LDADD = $(GCTUNE_CLI_LIBS)
+tests_fuzz_fuzz_dbreader_CFLAGS = $(AM_CFLAGS) $(DBFUZZ_SAN_FLAGS)
+tests_fuzz_fuzz_dbreader_LDFLAGS = $(DBFUZZ_SAN_FLAGS)
+tests_fuzz_fuzz_dbreader_LDADD = libgctune_pprof.la libgctune_store.la $(SQLITE3_LIBS) $(ZLIB_LIBS) -lm
+CLEANFILES += fuzz-fail-*.sqlite
 
 CLI_TESTS = \
 	tests/cli/test_cli.sh \
