@@ -72,7 +72,7 @@ CLI_TESTS = \
 	tests/cli/test_fuzz_dbreader.sh
 TESTS += $(CLI_TESTS)
 EXTRA_DIST += $(CLI_TESTS) tests/cli/cli_lib.sh tests/cli/gctrace_prog/main.go \
-	tests/cli/gctrace_prog/go.mod docs/cli.md bench/cli_bench.sh
+	tests/cli/gctrace_prog/go.mod docs/cli.md bench/cli_bench.sh tests/fixtures/db
 
 # ---- benchmark ----
 
