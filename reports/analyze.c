@@ -1,4 +1,5 @@
-/* reports/analyze.c - `gctune analyze [--json] [--top N] [--stacks] run.sqlite`:
+/* reports/analyze.c - `gctune analyze [--json] [--top N] [--stacks]
+ * [--by stack|function] run.sqlite`:
  * the one-screen summary of a run (run facts, GC, heap, top allocation
  * sites by allocated and in-use bytes, leak suspects, tuner decisions), as
  * text or as one JSON object (keys documented in docs/cli.md). */
@@ -151,6 +152,9 @@ static void print_text(FILE *o, const rm_run *run, size_t top, int stacks)
                         ? "(largest heap at a GC start: no heap series)" : NULL);
     print_i64_bytes(o, "peak RSS", run->peak_rss, NULL);
     print_i64_bytes(o, "final heap_alloc", run->final_heap_alloc, NULL);
+    if (run->samples == 0)
+        fprintf(o, "  %-18s none: no allocation samples in this run%s\n", "allocation sites",
+                run->source && !strcmp(run->source, "gctrace") ? " (a gctrace import)" : "");
     if (run->samples > 0) {
         fprintf(o, "  %-18s %s in %s objects (estimated from samples)\n", "in use at end",
                 cli_fmt_bytes(b, run->inuse_bytes), cli_fmt_count(b2, run->inuse_objects));
@@ -160,8 +164,10 @@ static void print_text(FILE *o, const rm_run *run, size_t top, int stacks)
 
     if (run->nsites > 0) {
         size_t n = top == 0 || top > run->nsites ? run->nsites : top;
-        fprintf(o, "\nTop allocation sites by allocated bytes (%zu of %zu sites; a site is a "
-                   "distinct call stack; unbiased estimates from samples)\n", n, run->nsites);
+        fprintf(o, "\nTop allocation sites by allocated bytes (%zu of %zu sites; a site is %s; "
+                   "unbiased estimates from samples)\n", n, run->nsites,
+                run->by_function ? "a leaf function, its stacks merged (--by function)"
+                                 : "a distinct call stack");
         print_sites(o, run, run->by_alloc, n, 0, stacks);
         fprintf(o, "\nTop allocation sites by in-use bytes at the end of the run\n");
         if (run->inuse_bytes == 0)
@@ -169,7 +175,8 @@ static void print_text(FILE *o, const rm_run *run, size_t top, int stacks)
         else
             print_sites(o, run, run->by_inuse, n, 1, stacks);
         if (!stacks)
-            fprintf(o, "  (gctune analyze --stacks shows the callers of each site)\n");
+            fprintf(o, "  (gctune analyze --stacks shows the callers of each site%s)\n",
+                    run->by_function ? ": those of its largest stack" : "");
 
         fprintf(o, "\nLeak suspects (in-use bytes rose in >= %d of %d equal time windows, "
                    ">= %.0f%% of allocated bytes still in use at the end, >= %d samples)\n",
@@ -246,6 +253,7 @@ static void json_site(json_w *w, const rm_run *run, const rm_site *s, double cum
     json_int(w, "inuse_bytes", s->inuse_bytes);
     json_int(w, "inuse_objects", s->inuse_objects);
     json_int(w, "samples", s->samples);
+    json_int(w, "stacks", 1 + s->merged);
     json_double(w, "alloc_fraction", run->alloc_bytes > 0 ? (double)s->alloc_bytes / (double)run->alloc_bytes : NAN);
     json_double(w, "inuse_fraction", run->inuse_bytes > 0 ? (double)s->inuse_bytes / (double)run->inuse_bytes : NAN);
     json_double(w, "cum_fraction", cum);
@@ -355,6 +363,7 @@ static void print_json(FILE *o, const rm_run *run, size_t top)
     json_end_object(&w);
 
     size_t n = top == 0 || top > run->nsites ? run->nsites : top;
+    json_string(&w, "site_kind", run->by_function ? "function" : "stack");
     json_int(&w, "site_count", (int64_t)run->nsites);
     json_sites(&w, "sites", run, run->by_alloc, n, 0);
     json_sites(&w, "sites_by_inuse", run, run->by_inuse, n, 1);
@@ -418,10 +427,11 @@ int cmd_analyze(int argc, char **argv)
         { "json", no_argument, NULL, 'j' },
         { "top", required_argument, NULL, 'n' },
         { "stacks", no_argument, NULL, 's' },
+        { "by", required_argument, NULL, 'b' },
         { "help", no_argument, NULL, 'h' },
         { NULL, 0, NULL, 0 },
     };
-    int json = 0, stacks = 0;
+    int json = 0, stacks = 0, by_function = 0;
     uint64_t top = DEFAULT_TOP;
     int c;
     optind = 0;
@@ -430,6 +440,14 @@ int cmd_analyze(int argc, char **argv)
         switch (c) {
         case 'j': json = 1; break;
         case 's': stacks = 1; break;
+        case 'b':
+            if (!strcmp(optarg, "function"))
+                by_function = 1;
+            else if (!strcmp(optarg, "stack"))
+                by_function = 0;
+            else
+                return cli_usage("analyze", "--by: '%s' is not stack or function", optarg);
+            break;
         case 'h': return cli_help("analyze");
         case 'n':
             if (cli_parse_u64(optarg, &top) < 0 || top > 1000000000)
@@ -453,6 +471,8 @@ int cmd_analyze(int argc, char **argv)
         gcts_close(db);
         return CLI_FAIL;
     }
+    if (by_function)
+        rm_group_by_function(&run);
     if (rm_empty(&run))
         cli_error(path, "warning: empty run: no samples, no GC cycles, no heap series");
     if (json)

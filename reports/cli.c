@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* Writes s on one line: control characters (newlines in SQLite messages
  * that quote a schema) become spaces, runs of spaces one space, and the
@@ -131,6 +132,14 @@ int cli_db_error(gcts_db *db)
         msg = sqlite3_errmsg(s);
     cli_error(gcts_path(db), "database error: %s", msg && *msg ? msg : "unknown");
     return CLI_FAIL;
+}
+
+int cli_same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+        return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 FILE *cli_open_output(const char *path, int binary)

@@ -66,6 +66,9 @@ gcts_db *cli_open_db(const char *path);
 /* Prints "gctune: <path>: database error: <sqlite message>"; returns CLI_FAIL. */
 int cli_db_error(gcts_db *db);
 
+/* 1 when both paths exist and are the same file. */
+int cli_same_file(const char *a, const char *b);
+
 /* Output: "-" or NULL is stdout.  cli_close_output reports write errors
  * (returns -1 after printing the error line). */
 FILE *cli_open_output(const char *path, int binary);

@@ -7,7 +7,7 @@
 #include <string.h>
 
 static const char analyze_usage[] =
-    "usage: gctune analyze [--json] [--top N] [--stacks] run.sqlite\n"
+    "usage: gctune analyze [--json] [--top N] [--stacks] [--by stack|function] run.sqlite\n"
     "\n"
     "Summarizes a run on one screen: the run (program, argv, backend, duration,\n"
     "sample rate, samples, dropped samples), the GC (cycles, GC CPU fraction,\n"
@@ -16,7 +16,8 @@ static const char analyze_usage[] =
     "allocation sites by allocated and by in-use bytes, leak suspects and the\n"
     "tuner's decisions.\n"
     "\n"
-    "A site is a distinct call stack, shown by its leaf function and file:line.\n"
+    "A site is a distinct call stack, shown by its leaf function and file:line\n"
+    "(--by function: a leaf function, its stacks merged).\n"
     "Bytes and objects are unbiased estimates from the samples (each sample of\n"
     "size s taken at rate r stands for 1/(1-exp(-s/r)) objects).\n"
     "Leak suspects: the run is split into 10 equal time windows; a site is a\n"
@@ -28,6 +29,8 @@ static const char analyze_usage[] =
     "  --json       print one JSON object (keys: see docs/cli.md)\n"
     "  --top N      sites per list (default 10, 0 = all)\n"
     "  --stacks     print the callers of each site under it\n"
+    "  --by KIND    stack (default): a site is a call stack; function: a site\n"
+    "               is a leaf function (name and file), its stacks merged\n"
     "  -h, --help   this help\n"
     "\n"
     "exit status: 0 success (an empty run too, with a warning on stderr),\n"

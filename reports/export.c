@@ -276,6 +276,8 @@ int cmd_export(int argc, char **argv)
     if (optind + 1 < argc)
         return cli_usage("export", "unexpected argument '%s'", argv[optind + 1]);
     const char *path = argv[optind];
+    if (out && cli_same_file(out, path))
+        return cli_usage("export", "the output '%s' is the run database", out);
 
     gcts_db *db = cli_open_db(path);
     if (!db)

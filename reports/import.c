@@ -12,7 +12,6 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 static void remove_db(const char *path)
@@ -27,14 +26,6 @@ static void remove_db(const char *path)
     snprintf(p, n, "%s-journal", path);
     unlink(p);
     free(p);
-}
-
-static int same_file(const char *a, const char *b)
-{
-    struct stat sa, sb;
-    if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
-        return 0;
-    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
 int cmd_import(int argc, char **argv)
@@ -83,7 +74,7 @@ int cmd_import(int argc, char **argv)
             out = out_buf;
         }
     }
-    if (!from_stdin && same_file(in, out)) {
+    if (!from_stdin && cli_same_file(in, out)) {
         free(out_buf);
         return cli_usage("import", "the output '%s' is the input file", out);
     }

@@ -189,6 +189,20 @@ static int end_time(gcts_db *db, rm_run *run, int64_t *T)
     return r < 0 ? -1 : 0;
 }
 
+/* rises and leak from the in-use history (model.h states the rule). */
+static void judge_leak(rm_site *s)
+{
+    s->rises = 0;
+    for (int k = 1; k <= RM_WINDOWS; k++) {
+        /* a rise bigger than rounding noise */
+        if (s->inuse_at[k] > s->inuse_at[k - 1] + 0.5)
+            s->rises++;
+    }
+    double end = s->inuse_at[RM_WINDOWS];
+    s->leak = s->rises >= RM_LEAK_MIN_RISES && s->samples >= RM_LEAK_MIN_SAMPLES &&
+              s->a_bytes > 0 && end >= RM_LEAK_MIN_RETAINED * s->a_bytes;
+}
+
 static int load_samples(gcts_db *db, rm_run *run)
 {
     int64_t T;
@@ -288,15 +302,7 @@ static int load_samples(gcts_db *db, rm_run *run)
             acc += s->inuse_at[k];
             s->inuse_at[k] = acc;
         }
-        s->rises = 0;
-        for (int k = 1; k <= RM_WINDOWS; k++) {
-            /* a rise bigger than rounding noise */
-            if (s->inuse_at[k] > s->inuse_at[k - 1] + 0.5)
-                s->rises++;
-        }
-        double end = s->inuse_at[RM_WINDOWS];
-        s->leak = s->rises >= RM_LEAK_MIN_RISES && s->samples >= RM_LEAK_MIN_SAMPLES &&
-                  s->a_bytes > 0 && end >= RM_LEAK_MIN_RETAINED * s->a_bytes;
+        judge_leak(s);
         if (s->leak)
             run->nleaks++;
     }
@@ -335,6 +341,92 @@ static void rank_sites(rm_run *run)
     qsort(run->by_alloc, run->nsites, sizeof *run->by_alloc, by_alloc_cmp);
     qsort(run->by_inuse, run->nsites, sizeof *run->by_inuse, by_inuse_cmp);
     sort_run = NULL;
+}
+
+/* ---- sites by leaf function ---- */
+
+typedef struct fkey {
+    char *key;
+    size_t site;
+} fkey;
+
+static int fkey_cmp(const void *a, const void *b)
+{
+    const fkey *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    return c ? c : (x->site < y->site ? -1 : x->site > y->site);
+}
+
+void rm_group_by_function(rm_run *run)
+{
+    if (run->nsites == 0) {
+        run->by_function = 1;
+        return;
+    }
+    fkey *k = cli_xmalloc(run->nsites * sizeof *k);
+    char nb[128], kb[1024];
+    for (size_t i = 0; i < run->nsites; i++) {
+        const rm_site *s = &run->sites[i];
+        if (s->nips == 0) {
+            snprintf(kb, sizeof kb, "[stack %lld]", (long long)s->stack_id);
+        } else {
+            const rm_frame *f = rm_frame_of(run, s->ips[0]);
+            snprintf(kb, sizeof kb, "%s%c%s", rm_name(run, s->ips[0], nb, sizeof nb), 1,
+                     f && f->file ? f->file : "");
+        }
+        k[i].key = cli_xstrdup(kb);
+        k[i].site = i;
+    }
+    qsort(k, run->nsites, sizeof *k, fkey_cmp);
+    rm_site *out = cli_xcalloc(run->nsites, sizeof *out);
+    size_t n = 0;
+    run->nleaks = 0;
+    for (size_t i = 0; i < run->nsites; i++) {
+        rm_site *s = &run->sites[k[i].site];
+        if (n == 0 || strcmp(k[i].key, k[i - 1].key) != 0) {
+            out[n++] = *s;      /* takes s->ips */
+            s->ips = NULL;
+            continue;
+        }
+        rm_site *g = &out[n - 1];
+        if (s->alloc_bytes > g->alloc_bytes && s->ips) {
+            /* the largest member's stack and id represent the group */
+            free(g->ips);
+            g->ips = s->ips;
+            g->nips = s->nips;
+            g->stack_id = s->stack_id;
+            s->ips = NULL;
+        }
+        g->alloc_bytes += s->alloc_bytes;
+        g->alloc_objects += s->alloc_objects;
+        g->inuse_bytes += s->inuse_bytes;
+        g->inuse_objects += s->inuse_objects;
+        g->samples += s->samples;
+        g->a_bytes += s->a_bytes;
+        g->a_objs += s->a_objs;
+        g->i_bytes += s->i_bytes;
+        g->i_objs += s->i_objs;
+        for (int w = 0; w <= RM_WINDOWS; w++)
+            g->inuse_at[w] += s->inuse_at[w];
+        g->merged++;
+    }
+    for (size_t i = 0; i < run->nsites; i++) {
+        free(run->sites[i].ips);
+        free(k[i].key);
+    }
+    free(k);
+    free(run->sites);
+    run->sites = out;
+    run->nsites = n;
+    for (size_t i = 0; i < n; i++) {
+        judge_leak(&out[i]);
+        if (out[i].leak)
+            run->nleaks++;
+    }
+    free(run->by_alloc);
+    free(run->by_inuse);
+    rank_sites(run);
+    run->by_function = 1;
 }
 
 /* ---- stacks, frames, mappings ---- */

@@ -59,6 +59,7 @@ typedef struct rm_site {
     double inuse_at[RM_WINDOWS + 1];    /* [k]: estimated in-use bytes at t_k; [0] = 0 */
     int rises;                      /* windows in which in-use bytes rose */
     int leak;                       /* a leak suspect */
+    int merged;                     /* rm_group_by_function: other stacks merged in */
     /* accumulators */
     double a_bytes, a_objs, i_bytes, i_objs;
 } rm_site;
@@ -103,6 +104,7 @@ typedef struct rm_run {
     size_t nsites;
     size_t *by_alloc, *by_inuse;    /* indexes into sites, ranked */
     size_t nleaks;
+    int by_function;                /* sites are leaf functions (rm_group_by_function) */
     /* tuner */
     rm_event *events;
     size_t nevents;
@@ -117,6 +119,11 @@ typedef struct rm_run {
 /* Loads everything.  Returns 0, or -1 after printing the error line. */
 int rm_load(gcts_db *db, rm_run *run);
 void rm_free(rm_run *run);
+/* Turns the sites into leaf functions: the sites whose leaf has the same
+ * name and file are merged (values and in-use history summed, leak rule
+ * applied again); the stack and stack_id of the largest one stand for the
+ * group.  Totals do not change. */
+void rm_group_by_function(rm_run *run);
 
 /* 1 when the run has no samples, no GC cycles and no heap series. */
 int rm_empty(const rm_run *run);

@@ -47,7 +47,16 @@ eq "basic: top site line" "$(jget "$tmp/b.json" '$.sites[0].line')" 15
 eq "basic: top site caller" "$(jget "$tmp/b.json" '$.sites[0].stack[1].function')" read_input
 eq "basic: top site stack depth" "$(jlen "$tmp/b.json" '$.sites[0].stack')" 3
 eq "basic: top in-use site" "$(jget "$tmp/b.json" '$.sites_by_inuse[0].function')" cache_put
-eq "basic: sites listed (default --top 10)" "$(jlen "$tmp/b.json" '$.sites')" 7
+eq "basic: sites listed (default --top 10)" "$(jlen "$tmp/b.json" '$.sites')" 8
+eq "basic: site kind" "$(jget "$tmp/b.json" '$.site_kind')" stack
+$G analyze --json --by function "$fx/basic.sqlite" >"$tmp/bf.json"
+eq "basic --by function: site kind" "$(jget "$tmp/bf.json" '$.site_kind')" function
+eq "basic --by function: leaf functions" "$(jget "$tmp/bf.json" '$.site_count')" 7
+eq "basic --by function: same totals" "$(jget "$tmp/bf.json" '$.heap.alloc_bytes')" \
+    "$(jget "$tmp/b.json" '$.heap.alloc_bytes')"
+mn=$(sqlite3 -batch :memory: "SELECT json_extract(value, '\$.stacks') || ' ' || json_extract(value, '\$.alloc_bytes') FROM json_each(CAST(readfile('$tmp/bf.json') AS TEXT), '\$.sites') WHERE json_extract(value, '\$.function') = 'make_node'")
+want=$(sql "$fx/basic.sqlite" "SELECT CAST(SUM(r) AS INTEGER) FROM (SELECT ROUND(SUM(weight * size)) AS r FROM samples WHERE stack_id IN (1, 7) GROUP BY stack_id)")
+eq "basic --by function: make_node merges its 2 stacks" "$mn" "2 $want"
 eq "basic: leak suspects" "$(jget "$tmp/b.json" '$.leak_suspects.count')" 1
 eq "basic: leak suspect" "$(jget "$tmp/b.json" '$.leak_suspects.sites[0].function')" cache_put
 eq "basic: leak rises" "$(jget "$tmp/b.json" '$.leak_suspects.sites[0].inuse_rises')" 10
@@ -82,7 +91,7 @@ contains "basic: top sites section" "$tmp/b.txt" '^Top allocation sites by alloc
 contains "basic: in-use section" "$tmp/b.txt" '^Top allocation sites by in-use bytes'
 contains "basic: site line" "$tmp/b.txt" 'buf_new \(buffer.c:15\)$'
 $G analyze --top 2 "$fx/basic.sqlite" >"$tmp/b2.txt"
-contains "basic: --top 2" "$tmp/b2.txt" '2 of 7 sites'
+contains "basic: --top 2" "$tmp/b2.txt" '2 of 8 sites'
 
 $G export --format folded "$fx/basic.sqlite" >"$tmp/b.folded"
 contains "folded: root first" "$tmp/b.folded" '^main;read_input;buf_new [0-9]+$'
@@ -120,7 +129,7 @@ eq "diff: base alloc = analyze" "$(jget "$tmp/diff.json" '$.summary.alloc_bytes.
     "$(jget "$tmp/b.json" '$.heap.alloc_bytes')"
 eq "diff: new alloc = analyze" "$(jget "$tmp/diff.json" '$.summary.alloc_bytes.new')" \
     "$(jget "$tmp/t.json" '$.heap.alloc_bytes')"
-eq "diff: sites matched by names" "$(jget "$tmp/diff.json" '$.site_count')" 7
+eq "diff: sites matched by names" "$(jget "$tmp/diff.json" '$.site_count')" 8
 $G diff "$fx/basic.sqlite" "$fx/tuner.sqlite" >"$tmp/diff.txt"
 contains "diff: text" "$tmp/diff.txt" '^Sites by change in allocated bytes'
 
@@ -191,6 +200,9 @@ expect_error 2 "^gctune analyze: --top: 'ten' is not a count" $G analyze --top t
 expect_error 2 "^gctune analyze: option '--json' takes no value" $G analyze --json=yes "$fx/basic.sqlite"
 expect_error 2 "^gctune export: missing --format" $G export "$fx/basic.sqlite"
 expect_error 2 "^gctune export: unknown format 'png'" $G export --format png "$fx/basic.sqlite"
+expect_error 2 "^gctune analyze: --by: 'file' is not stack or function" $G analyze --by file "$fx/basic.sqlite"
+expect_error 2 "^gctune export: the output '$fx/basic.sqlite' is the run database" \
+    $G export --format csv -o "$fx/basic.sqlite" "$fx/basic.sqlite"
 expect_error 2 "^gctune export: unknown --value 'x'" $G export --format folded --value x "$fx/basic.sqlite"
 expect_error 2 "^gctune export: --value applies to --format folded only" \
     $G export --format csv --value inuse_space "$fx/basic.sqlite"

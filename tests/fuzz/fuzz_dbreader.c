@@ -2,8 +2,8 @@
  * gctune command: seeded random mutations of fixture databases (bytes in
  * the 100-byte header, in page 1 with the schema, in later pages, whole
  * pages replaced, truncation) are written to a temporary file and run
- * through gctune_main (analyze, analyze --json, export pprof/folded/csv,
- * diff) in a forked child, compiled with ASan + UBSan.
+ * through gctune_main (analyze, analyze --json, analyze --by function,
+ * export pprof/folded/csv, diff) in a forked child, compiled with ASan + UBSan.
  *
  * Every run must end with exit status 0 or 1 (never a signal, never a hang
  * past 20 s); with status 1 stderr is exactly one line "gctune: ...", with
@@ -262,12 +262,13 @@ int main(int argc, char **argv)
         char *cmds[][9] = {
             { "gctune", "analyze", "--json", "--top", "0", db, NULL },
             { "gctune", "analyze", "--stacks", db, NULL },
+            { "gctune", "analyze", "--by", "function", "--json", db, NULL },
             { "gctune", "export", "--format", "pprof", "-o", out, db, NULL },
             { "gctune", "export", "--format", "folded", db, NULL },
             { "gctune", "export", "--format", "csv", "-o", out, db, NULL },
             { "gctune", "diff", "--json", other, db, NULL },
         };
-        int which = (int)(it / nblobs % 6);
+        int which = (int)(it / nblobs % 7);
         char **args = cmds[which];
         int nargs = 0;
         while (args[nargs])
