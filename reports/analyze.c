@@ -101,7 +101,7 @@ static void print_text(FILE *o, const rm_run *run, size_t top, int stacks)
         fprintf(o, "  WARNING: %lld samples were dropped (profiler queue full): the estimates "
                    "below are too low by about %s\n", (long long)run->dropped_samples,
                 cli_fmt_pct(b, (double)run->dropped_samples /
-                                   (double)(run->dropped_samples + run->samples)));
+                                   ((double)run->dropped_samples + (double)run->samples)));
     if (rm_empty(run))
         fprintf(o, "  NOTE: empty run: no samples, no GC cycles, no heap series\n");
 

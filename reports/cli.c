@@ -235,6 +235,32 @@ int64_t cli_round(double v)
     return (int64_t)llround(v);
 }
 
+static int64_t clamp_min(int64_t v)
+{
+    return v == INT64_MIN ? INT64_MIN + 1 : v;
+}
+
+int64_t cli_add(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_add_overflow(a, b, &r))
+        return a > 0 ? INT64_MAX : INT64_MIN + 1;
+    return clamp_min(r);
+}
+
+int64_t cli_sub(int64_t a, int64_t b)
+{
+    int64_t r;
+    if (__builtin_sub_overflow(a, b, &r))
+        return a >= 0 ? INT64_MAX : INT64_MIN + 1;
+    return clamp_min(r);
+}
+
+int64_t cli_abs(int64_t a)
+{
+    return a < 0 ? -clamp_min(a) : a;
+}
+
 static void oom(void)
 {
     cli_error(NULL, "out of memory");

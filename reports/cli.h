@@ -83,6 +83,11 @@ char *cli_fmt_pct(char *buf, double fraction);       /* "12.3%" */
 
 /* double -> int64 rounding that never overflows (NaN -> 0). */
 int64_t cli_round(double v);
+/* a + b, a - b and |a|, saturated at INT64_MIN + 1 .. INT64_MAX (values in a
+ * damaged database can be anything). */
+int64_t cli_add(int64_t a, int64_t b);
+int64_t cli_sub(int64_t a, int64_t b);
+int64_t cli_abs(int64_t a);
 
 /* malloc/calloc/realloc/strdup that exit(1) with a message on failure. */
 void *cli_xmalloc(size_t n);

@@ -57,19 +57,15 @@ static int dsite_cmp(const void *a, const void *b)
     return strcmp(((const dsite *)a)->key, ((const dsite *)b)->key);
 }
 
-static int64_t absd(int64_t x)
-{
-    return x < 0 ? -x : x;
-}
-
 static int dgroup_cmp(const void *a, const void *b)
 {
     const dgroup *x = a, *y = b;
-    int64_t ax = absd(x->v[1][0] - x->v[0][0]), ay = absd(y->v[1][0] - y->v[0][0]);
+    int64_t ax = cli_abs(cli_sub(x->v[1][0], x->v[0][0]));
+    int64_t ay = cli_abs(cli_sub(y->v[1][0], y->v[0][0]));
     if (ax != ay)
         return ax > ay ? -1 : 1;
-    ax = absd(x->v[1][2] - x->v[0][2]);
-    ay = absd(y->v[1][2] - y->v[0][2]);
+    ax = cli_abs(cli_sub(x->v[1][2], x->v[0][2]));
+    ay = cli_abs(cli_sub(y->v[1][2], y->v[0][2]));
     if (ax != ay)
         return ax > ay ? -1 : 1;
     return strcmp(x->key, y->key);
@@ -102,10 +98,10 @@ static dgroup *build_groups(const rm_run *base, const rm_run *new, dsite **sites
         dgroup *cur = &g[ng - 1];
         const rm_site *s = ds[i].site;
         int w = ds[i].which;
-        cur->v[w][0] += s->alloc_bytes;
-        cur->v[w][1] += s->alloc_objects;
-        cur->v[w][2] += s->inuse_bytes;
-        cur->v[w][3] += s->inuse_objects;
+        cur->v[w][0] = cli_add(cur->v[w][0], s->alloc_bytes);
+        cur->v[w][1] = cli_add(cur->v[w][1], s->alloc_objects);
+        cur->v[w][2] = cli_add(cur->v[w][2], s->inuse_bytes);
+        cur->v[w][3] = cli_add(cur->v[w][3], s->inuse_objects);
         cur->present[w] = 1;
         if (!cur->rep || s->alloc_bytes > cur->rep->alloc_bytes) {
             cur->rep = s;
@@ -181,8 +177,8 @@ static void print_text(FILE *o, const rm_run *b, const rm_run *n, dgroup *g, siz
             if (isfinite(r->fb) && isfinite(r->fn))
                 snprintf(ch, sizeof ch, "%+.2f pt", (r->fn - r->fb) * 100);
         } else if (r->b != RM_NONE && r->n != RM_NONE) {
-            int64_t d = r->n - r->b;
-            const char *s = fmt_val(c3, r->kind, d < 0 ? -d : d, 0);
+            int64_t d = cli_sub(r->n, r->b);
+            const char *s = fmt_val(c3, r->kind, cli_abs(d), 0);
             snprintf(ch, sizeof ch, "%s%s", d < 0 ? "-" : "+", s);
             if (r->b != 0)
                 snprintf(rel, sizeof rel, "%+.1f%%", 100.0 * (double)d / (double)r->b);
@@ -201,10 +197,10 @@ static void print_text(FILE *o, const rm_run *b, const rm_run *n, dgroup *g, siz
             "in-use base", "in-use new", "change", "site (leaf function, file:line)");
     for (size_t i = 0; i < shown; i++) {
         dgroup *x = &g[i];
-        int64_t da = x->v[1][0] - x->v[0][0], di = x->v[1][2] - x->v[0][2];
+        int64_t da = cli_sub(x->v[1][0], x->v[0][0]), di = cli_sub(x->v[1][2], x->v[0][2]);
         char sa[CLI_FMT_LEN + 2], si[CLI_FMT_LEN + 2];
-        snprintf(sa, sizeof sa, "%s%s", da < 0 ? "-" : "+", cli_fmt_bytes(c3, da < 0 ? -da : da));
-        snprintf(si, sizeof si, "%s%s", di < 0 ? "-" : "+", cli_fmt_bytes(c6, di < 0 ? -di : di));
+        snprintf(sa, sizeof sa, "%s%s", da < 0 ? "-" : "+", cli_fmt_bytes(c3, cli_abs(da)));
+        snprintf(si, sizeof si, "%s%s", di < 0 ? "-" : "+", cli_fmt_bytes(c6, cli_abs(di)));
         fprintf(o, "  %11s %11s %12s  %11s %11s %12s  %s%s\n",
                 x->present[0] ? cli_fmt_bytes(c1, x->v[0][0]) : "-",
                 x->present[1] ? cli_fmt_bytes(c2, x->v[1][0]) : "-", sa,
@@ -248,7 +244,7 @@ static void print_json(FILE *o, const rm_run *b, const rm_run *n, dgroup *g, siz
         } else {
             json_int_or_null(&w, "base", r->b);
             json_int_or_null(&w, "new", r->n);
-            json_int_or_null(&w, "delta", r->b != RM_NONE && r->n != RM_NONE ? r->n - r->b : RM_NONE);
+            json_int_or_null(&w, "delta", r->b != RM_NONE && r->n != RM_NONE ? cli_sub(r->n, r->b) : RM_NONE);
         }
         json_end_object(&w);
     }
@@ -276,7 +272,7 @@ static void print_json(FILE *o, const rm_run *b, const rm_run *n, dgroup *g, siz
         json_vals(&w, "new", x->v[1]);
         int64_t d[4];
         for (int k = 0; k < 4; k++)
-            d[k] = x->v[1][k] - x->v[0][k];
+            d[k] = cli_sub(x->v[1][k], x->v[0][k]);
         json_vals(&w, "delta", d);
         json_end_object(&w);
     }

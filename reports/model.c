@@ -292,10 +292,10 @@ static int load_samples(gcts_db *db, rm_run *run)
         s->alloc_objects = cli_round(s->a_objs);
         s->inuse_bytes = cli_round(s->i_bytes);
         s->inuse_objects = cli_round(s->i_objs);
-        run->alloc_bytes += s->alloc_bytes;
-        run->alloc_objects += s->alloc_objects;
-        run->inuse_bytes += s->inuse_bytes;
-        run->inuse_objects += s->inuse_objects;
+        run->alloc_bytes = cli_add(run->alloc_bytes, s->alloc_bytes);
+        run->alloc_objects = cli_add(run->alloc_objects, s->alloc_objects);
+        run->inuse_bytes = cli_add(run->inuse_bytes, s->inuse_bytes);
+        run->inuse_objects = cli_add(run->inuse_objects, s->inuse_objects);
         double acc = 0;
         s->inuse_at[0] = 0;
         for (int k = 1; k <= RM_WINDOWS; k++) {
@@ -397,10 +397,10 @@ void rm_group_by_function(rm_run *run)
             g->stack_id = s->stack_id;
             s->ips = NULL;
         }
-        g->alloc_bytes += s->alloc_bytes;
-        g->alloc_objects += s->alloc_objects;
-        g->inuse_bytes += s->inuse_bytes;
-        g->inuse_objects += s->inuse_objects;
+        g->alloc_bytes = cli_add(g->alloc_bytes, s->alloc_bytes);
+        g->alloc_objects = cli_add(g->alloc_objects, s->alloc_objects);
+        g->inuse_bytes = cli_add(g->inuse_bytes, s->inuse_bytes);
+        g->inuse_objects = cli_add(g->inuse_objects, s->inuse_objects);
         g->samples += s->samples;
         g->a_bytes += s->a_bytes;
         g->a_objs += s->a_objs;
@@ -564,10 +564,10 @@ static int load_gc(gcts_db *db, rm_run *run)
             run->forced_cycles++;
         int64_t m = col_i64(st, 6);
         if (m != RM_NONE && m > 0)
-            run->mark_cpu_ns = (run->mark_cpu_ns == RM_NONE ? 0 : run->mark_cpu_ns) + m;
+            run->mark_cpu_ns = cli_add(run->mark_cpu_ns == RM_NONE ? 0 : run->mark_cpu_ns, m);
         int64_t a = col_i64(st, 7);
         if (a != RM_NONE && a > 0)
-            run->assist_cpu_ns = (run->assist_cpu_ns == RM_NONE ? 0 : run->assist_cpu_ns) + a;
+            run->assist_cpu_ns = cli_add(run->assist_cpu_ns == RM_NONE ? 0 : run->assist_cpu_ns, a);
     }
     sqlite3_finalize(st);
     if (r < 0) {
@@ -583,12 +583,8 @@ static int load_gc(gcts_db *db, rm_run *run)
         run->pause_p99 = pauses[(n * 99 + 99) / 100 - 1];
         run->pause_max = pauses[n - 1];
         run->pause_total = 0;
-        for (int64_t i = 0; i < n; i++) {
-            if (run->pause_total > INT64_MAX - pauses[i])
-                run->pause_total = INT64_MAX;
-            else
-                run->pause_total += pauses[i];
-        }
+        for (int64_t i = 0; i < n; i++)
+            run->pause_total = cli_add(run->pause_total, pauses[i]);
     }
     free(pauses);
     return 0;

@@ -14,7 +14,9 @@
 #   expect_error CODE PATTERN CMD...   exit status CODE, nothing on stdout,
 #                    exactly one line on stderr, matching PATTERN (grep -E)
 #
-# Environment: top_builddir (the gctune binary), GCTUNE (overrides it).
+# Environment: top_builddir (the gctune binary), GCTUNE (overrides it);
+# the caller sets tmp, a scratch directory.
+# shellcheck disable=SC2154
 
 : "${top_builddir:=.}"
 : "${top_srcdir:=$top_builddir}"

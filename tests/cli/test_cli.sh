@@ -40,7 +40,7 @@ done
 # ---- known by construction (mkfixture.c) ----
 echo "== fixtures: values known by construction"
 G=$GCTUNE
-$G analyze --json "$fx/basic.sqlite" >"$tmp/b.json"
+"$G" analyze --json "$fx/basic.sqlite" >"$tmp/b.json"
 eq "basic: top site" "$(jget "$tmp/b.json" '$.sites[0].function')" buf_new
 eq "basic: top site file" "$(jget "$tmp/b.json" '$.sites[0].file')" src/buffer.c
 eq "basic: top site line" "$(jget "$tmp/b.json" '$.sites[0].line')" 15
@@ -49,7 +49,7 @@ eq "basic: top site stack depth" "$(jlen "$tmp/b.json" '$.sites[0].stack')" 3
 eq "basic: top in-use site" "$(jget "$tmp/b.json" '$.sites_by_inuse[0].function')" cache_put
 eq "basic: sites listed (default --top 10)" "$(jlen "$tmp/b.json" '$.sites')" 8
 eq "basic: site kind" "$(jget "$tmp/b.json" '$.site_kind')" stack
-$G analyze --json --by function "$fx/basic.sqlite" >"$tmp/bf.json"
+"$G" analyze --json --by function "$fx/basic.sqlite" >"$tmp/bf.json"
 eq "basic --by function: site kind" "$(jget "$tmp/bf.json" '$.site_kind')" function
 eq "basic --by function: leaf functions" "$(jget "$tmp/bf.json" '$.site_count')" 7
 eq "basic --by function: same totals" "$(jget "$tmp/bf.json" '$.heap.alloc_bytes')" \
@@ -70,7 +70,7 @@ eq "basic: argv with quotes" "$(jget "$tmp/b.json" '$.run.argv[3]')" '--name=a "
 eq "basic: sample rate" "$(jget "$tmp/b.json" '$.run.sample_rate')" 524288
 eq "basic: duration" "$(jget "$tmp/b.json" '$.run.duration_ns')" 10000000000
 eq "basic: no warnings" "$(jlen "$tmp/b.json" '$.warnings')" 0
-$G analyze --json --top 0 "$fx/basic.sqlite" >"$tmp/b0.json"
+"$G" analyze --json --top 0 "$fx/basic.sqlite" >"$tmp/b0.json"
 names=$(sqlite3 -batch :memory: "SELECT group_concat(json_extract(value, '\$.function'), ',') FROM json_each(CAST(readfile('$tmp/b0.json') AS TEXT), '\$.sites')")
 case "$names" in
     *"fixture-app+0x4100"*) pass ;;
@@ -83,45 +83,45 @@ esac
 eq "basic: the site without a stack row" \
     "$(sqlite3 -batch :memory: "SELECT json_type(value, '\$.function') FROM json_each(CAST(readfile('$tmp/b0.json') AS TEXT), '\$.sites') WHERE json_extract(value, '\$.stack_id') = 99")" null
 
-$G analyze --stacks "$fx/basic.sqlite" >"$tmp/b.txt"
+"$G" analyze --stacks "$fx/basic.sqlite" >"$tmp/b.txt"
 contains "basic: leak section states the rule" "$tmp/b.txt" '^Leak suspects \(in-use bytes rose in >= 8 of 10 equal time windows'
 contains "basic: leak suspect listed" "$tmp/b.txt" 'rose in 10/10 windows +cache_put \(cache.c:88\)'
 contains "basic: --stacks shows callers" "$tmp/b.txt" '^ +handle_request \(src/server.c:130\)'
 contains "basic: top sites section" "$tmp/b.txt" '^Top allocation sites by allocated bytes'
 contains "basic: in-use section" "$tmp/b.txt" '^Top allocation sites by in-use bytes'
 contains "basic: site line" "$tmp/b.txt" 'buf_new \(buffer.c:15\)$'
-$G analyze --top 2 "$fx/basic.sqlite" >"$tmp/b2.txt"
+"$G" analyze --top 2 "$fx/basic.sqlite" >"$tmp/b2.txt"
 contains "basic: --top 2" "$tmp/b2.txt" '2 of 8 sites'
 
-$G export --format folded "$fx/basic.sqlite" >"$tmp/b.folded"
+"$G" export --format folded "$fx/basic.sqlite" >"$tmp/b.folded"
 contains "folded: root first" "$tmp/b.folded" '^main;read_input;buf_new [0-9]+$'
 contains "folded: ';' in a name is replaced" "$tmp/b.folded" '^main;config::parse<a, "b">:v2 [0-9]+$'
-$G export --format csv "$fx/basic.sqlite" >"$tmp/b.csv"
+"$G" export --format csv "$fx/basic.sqlite" >"$tmp/b.csv"
 contains "csv: header" "$tmp/b.csv" '^sample_id,time_ns,address,size,weight,freed_ns,thread,stack_id,function,file,line$'
 contains "csv: quoting" "$tmp/b.csv" ',"config::parse<a, ""b"">;v2",src/config.c,12$'
 
-$G analyze --json "$fx/tuner.sqlite" >"$tmp/t.json"
+"$G" analyze --json "$fx/tuner.sqlite" >"$tmp/t.json"
 eq "tuner: events" "$(jlen "$tmp/t.json" '$.tuner_events')" 3
 eq "tuner: first event" "$(jget "$tmp/t.json" '$.tuner_events[0].new_value')" 75
 eq "tuner: null old value" "$(jget "$tmp/t.json" '$.tuner_events[2].old_value')" ''
 eq "tuner: no leak once the cache frees" "$(jget "$tmp/t.json" '$.leak_suspects.count')" 0
-$G analyze "$fx/tuner.sqlite" >"$tmp/t.txt"
+"$G" analyze "$fx/tuner.sqlite" >"$tmp/t.txt"
 contains "tuner: decisions listed" "$tmp/t.txt" '^Tuner decisions \(3\)'
 contains "tuner: a decision" "$tmp/t.txt" 'gogc +100 -> 75 +p99 pause 2.1 ms above the 1 ms goal'
 
-$G analyze "$fx/dropped.sqlite" >"$tmp/d.txt"
+"$G" analyze "$fx/dropped.sqlite" >"$tmp/d.txt"
 contains "dropped: warning" "$tmp/d.txt" 'WARNING: 1234 samples were dropped'
-$G analyze --json "$fx/dropped.sqlite" >"$tmp/d.json"
+"$G" analyze --json "$fx/dropped.sqlite" >"$tmp/d.json"
 eq "dropped: run.dropped_samples" "$(jget "$tmp/d.json" '$.run.dropped_samples')" 1234
 contains "dropped: JSON warning" "$tmp/d.json" '"1234 samples were dropped'
 
-$G analyze --json "$fx/empty.sqlite" >"$tmp/e.json" 2>"$tmp/e.err"
+"$G" analyze --json "$fx/empty.sqlite" >"$tmp/e.json" 2>"$tmp/e.err"
 eq "empty: exit 0" $? 0
 eq "empty: run.empty" "$(jget "$tmp/e.json" '$.run.empty')" 1
 eq "empty: one stderr line" "$(wc -l <"$tmp/e.err" | tr -d ' ')" 1
 contains "empty: warning names the file" "$tmp/e.err" "^gctune: $fx/empty.sqlite: warning: empty run"
 
-$G diff --json "$fx/basic.sqlite" "$fx/tuner.sqlite" >"$tmp/diff.json"
+"$G" diff --json "$fx/basic.sqlite" "$fx/tuner.sqlite" >"$tmp/diff.json"
 eq "diff: exit" $? 0
 cache_inuse=$(sqlite3 -batch :memory: "SELECT json_extract(value, '\$.delta.inuse_bytes') < 0 FROM json_each(CAST(readfile('$tmp/diff.json') AS TEXT), '\$.sites') WHERE json_extract(value, '\$.function') = 'cache_put'")
 eq "diff: the cache's in-use bytes went down" "$cache_inuse" 1
@@ -130,23 +130,23 @@ eq "diff: base alloc = analyze" "$(jget "$tmp/diff.json" '$.summary.alloc_bytes.
 eq "diff: new alloc = analyze" "$(jget "$tmp/diff.json" '$.summary.alloc_bytes.new')" \
     "$(jget "$tmp/t.json" '$.heap.alloc_bytes')"
 eq "diff: sites matched by names" "$(jget "$tmp/diff.json" '$.site_count')" 8
-$G diff "$fx/basic.sqlite" "$fx/tuner.sqlite" >"$tmp/diff.txt"
+"$G" diff "$fx/basic.sqlite" "$fx/tuner.sqlite" >"$tmp/diff.txt"
 contains "diff: text" "$tmp/diff.txt" '^Sites by change in allocated bytes'
 
 # ---- help ----
 echo "== help"
-$G --help >"$tmp/help.txt"
+"$G" --help >"$tmp/help.txt"
 eq "gctune --help exit" $? 0
 for cmd in analyze export import diff; do
     contains "gctune --help lists $cmd" "$tmp/help.txt" "^  $cmd "
-    $G "$cmd" --help >"$tmp/h.txt"
+    "$G" "$cmd" --help >"$tmp/h.txt"
     eq "gctune $cmd --help exit" $? 0
     contains "gctune $cmd --help" "$tmp/h.txt" "^usage: gctune $cmd"
-    $G help "$cmd" >"$tmp/h2.txt"
+    "$G" help "$cmd" >"$tmp/h2.txt"
     eq "gctune help $cmd" "$(cmp -s "$tmp/h.txt" "$tmp/h2.txt" && echo same)" same
 done
 eq "gctune --help lists only existing commands" "$(grep -c '^  [a-z]' "$tmp/help.txt")" 4
-$G --version >"$tmp/v.txt"
+"$G" --version >"$tmp/v.txt"
 contains "gctune --version" "$tmp/v.txt" '^gctune [0-9]'
 
 # ---- bad input: one line naming the file and the problem, exit 1 ----
@@ -154,66 +154,66 @@ echo "== bad input"
 for cmd in "analyze" "analyze --json" "export --format pprof -o $tmp/x.pb.gz" \
            "export --format folded" "export --format csv"; do
     # shellcheck disable=SC2086
-    expect_error 1 "^gctune: $tmp/missing.sqlite: no such file" $G $cmd "$tmp/missing.sqlite"
+    expect_error 1 "^gctune: $tmp/missing.sqlite: no such file" "$G" $cmd "$tmp/missing.sqlite"
     # shellcheck disable=SC2086
-    expect_error 1 "^gctune: $fx/notsqlite.sqlite: not an SQLite database" $G $cmd "$fx/notsqlite.sqlite"
+    expect_error 1 "^gctune: $fx/notsqlite.sqlite: not an SQLite database" "$G" $cmd "$fx/notsqlite.sqlite"
     # shellcheck disable=SC2086
-    expect_error 1 "^gctune: $fx/notgctune.sqlite: not a gctune database" $G $cmd "$fx/notgctune.sqlite"
+    expect_error 1 "^gctune: $fx/notgctune.sqlite: not a gctune database" "$G" $cmd "$fx/notgctune.sqlite"
     # shellcheck disable=SC2086
-    expect_error 1 "^gctune: $fx/newer.sqlite: schema version 99 is newer" $G $cmd "$fx/newer.sqlite"
+    expect_error 1 "^gctune: $fx/newer.sqlite: schema version 99 is newer" "$G" $cmd "$fx/newer.sqlite"
     # shellcheck disable=SC2086
-    expect_error 1 "^gctune: $fx/truncated.sqlite: " $G $cmd "$fx/truncated.sqlite"
+    expect_error 1 "^gctune: $fx/truncated.sqlite: " "$G" $cmd "$fx/truncated.sqlite"
 done
 expect_error 1 "^gctune: $fx/notsqlite.sqlite: not an SQLite database" \
-    $G diff "$fx/basic.sqlite" "$fx/notsqlite.sqlite"
+    "$G" diff "$fx/basic.sqlite" "$fx/notsqlite.sqlite"
 expect_error 1 "^gctune: $tmp/missing.sqlite: no such file" \
-    $G diff "$tmp/missing.sqlite" "$fx/basic.sqlite"
+    "$G" diff "$tmp/missing.sqlite" "$fx/basic.sqlite"
 expect_error 1 "^gctune: $tmp/nodir/x.folded: cannot create" \
-    $G export --format folded -o "$tmp/nodir/x.folded" "$fx/basic.sqlite"
+    "$G" export --format folded -o "$tmp/nodir/x.folded" "$fx/basic.sqlite"
 
 # gctrace import: bad input
 printf 'program output\ngc 1 @0.010s 2%%: 0.1+0.2+0.3 ms clock, 0.1+0.2/0.3/0.4+0.5 ms cpu, 4->4->1 MB, 5 MB goal, 2 P\ngc 2 @0.02s 3%%: garbage\n' >"$tmp/bad.log"
 expect_error 1 "^gctune: $tmp/bad.log:3: malformed gctrace line" \
-    $G import gctrace -o "$tmp/bad.sqlite" "$tmp/bad.log"
+    "$G" import gctrace -o "$tmp/bad.sqlite" "$tmp/bad.log"
 eq "import: no database left after an error" "$(ls "$tmp"/bad.sqlite* 2>/dev/null | wc -l | tr -d ' ')" 0
 printf 'hello\nworld\n' >"$tmp/none.log"
-expect_error 1 "^gctune: $tmp/none.log: no gctrace lines" $G import gctrace -o "$tmp/none.sqlite" "$tmp/none.log"
-expect_error 1 "^gctune: $tmp/missing.log: no such file" $G import gctrace "$tmp/missing.log"
+expect_error 1 "^gctune: $tmp/none.log: no gctrace lines" "$G" import gctrace -o "$tmp/none.sqlite" "$tmp/none.log"
+expect_error 1 "^gctune: $tmp/missing.log: no such file" "$G" import gctrace "$tmp/missing.log"
 printf 'gc 1 @0.010s 2%%: 0.1+0.2+0.3 ms clock, 0.1+0.2/0.3/0.4+0.5 ms cpu, 4->4->1 MB, 5 MB goal, 2 P\n' >"$tmp/one.log"
-$G import gctrace "$tmp/one.log" 2>"$tmp/imp.err"
+"$G" import gctrace "$tmp/one.log" 2>"$tmp/imp.err"
 eq "import: default output FILE.sqlite" "$? $(test -f "$tmp/one.log.sqlite" && echo made)" "0 made"
-$G import gctrace -o "$tmp/stdin.sqlite" - <"$tmp/one.log"
+"$G" import gctrace -o "$tmp/stdin.sqlite" - <"$tmp/one.log"
 eq "import: from stdin" "$(sql "$tmp/stdin.sqlite" "SELECT pause_ns FROM gc_cycles WHERE num = 1")" 400000
 eq "import: meta.source" "$(sql "$tmp/stdin.sqlite" "SELECT value FROM meta WHERE key = 'source'")" gctrace
 
 # ---- usage errors: exit 2 ----
 echo "== usage errors"
-expect_error 2 "^gctune: missing command" $G
-expect_error 2 "^gctune: unknown command 'frobnicate'" $G frobnicate
-expect_error 2 "^gctune: unknown option '--frob'" $G --frob
-expect_error 2 "^gctune analyze: unknown option '--frob'" $G analyze --frob "$fx/basic.sqlite"
-expect_error 2 "^gctune analyze: unknown option '-x'" $G analyze -x "$fx/basic.sqlite"
-expect_error 2 "^gctune analyze: missing the run database" $G analyze
-expect_error 2 "^gctune analyze: unexpected argument" $G analyze "$fx/basic.sqlite" "$fx/tuner.sqlite"
-expect_error 2 "^gctune analyze: option '--top' needs a value" $G analyze --top
-expect_error 2 "^gctune analyze: --top: 'ten' is not a count" $G analyze --top ten "$fx/basic.sqlite"
-expect_error 2 "^gctune analyze: option '--json' takes no value" $G analyze --json=yes "$fx/basic.sqlite"
-expect_error 2 "^gctune export: missing --format" $G export "$fx/basic.sqlite"
-expect_error 2 "^gctune export: unknown format 'png'" $G export --format png "$fx/basic.sqlite"
-expect_error 2 "^gctune analyze: --by: 'file' is not stack or function" $G analyze --by file "$fx/basic.sqlite"
+expect_error 2 "^gctune: missing command" "$G"
+expect_error 2 "^gctune: unknown command 'frobnicate'" "$G" frobnicate
+expect_error 2 "^gctune: unknown option '--frob'" "$G" --frob
+expect_error 2 "^gctune analyze: unknown option '--frob'" "$G" analyze --frob "$fx/basic.sqlite"
+expect_error 2 "^gctune analyze: unknown option '-x'" "$G" analyze -x "$fx/basic.sqlite"
+expect_error 2 "^gctune analyze: missing the run database" "$G" analyze
+expect_error 2 "^gctune analyze: unexpected argument" "$G" analyze "$fx/basic.sqlite" "$fx/tuner.sqlite"
+expect_error 2 "^gctune analyze: option '--top' needs a value" "$G" analyze --top
+expect_error 2 "^gctune analyze: --top: 'ten' is not a count" "$G" analyze --top ten "$fx/basic.sqlite"
+expect_error 2 "^gctune analyze: option '--json' takes no value" "$G" analyze --json=yes "$fx/basic.sqlite"
+expect_error 2 "^gctune export: missing --format" "$G" export "$fx/basic.sqlite"
+expect_error 2 "^gctune export: unknown format 'png'" "$G" export --format png "$fx/basic.sqlite"
+expect_error 2 "^gctune analyze: --by: 'file' is not stack or function" "$G" analyze --by file "$fx/basic.sqlite"
 expect_error 2 "^gctune export: the output '$fx/basic.sqlite' is the run database" \
-    $G export --format csv -o "$fx/basic.sqlite" "$fx/basic.sqlite"
-expect_error 2 "^gctune export: unknown --value 'x'" $G export --format folded --value x "$fx/basic.sqlite"
+    "$G" export --format csv -o "$fx/basic.sqlite" "$fx/basic.sqlite"
+expect_error 2 "^gctune export: unknown --value 'x'" "$G" export --format folded --value x "$fx/basic.sqlite"
 expect_error 2 "^gctune export: --value applies to --format folded only" \
-    $G export --format csv --value inuse_space "$fx/basic.sqlite"
-expect_error 2 "^gctune export: option '-o' needs a value" $G export --format csv "$fx/basic.sqlite" -o
-expect_error 2 "^gctune import: missing the input format" $G import
-expect_error 2 "^gctune import: unknown input format 'perf'" $G import perf x.log
-expect_error 2 "^gctune import: missing the gctrace file" $G import gctrace
+    "$G" export --format csv --value inuse_space "$fx/basic.sqlite"
+expect_error 2 "^gctune export: option '-o' needs a value" "$G" export --format csv "$fx/basic.sqlite" -o
+expect_error 2 "^gctune import: missing the input format" "$G" import
+expect_error 2 "^gctune import: unknown input format 'perf'" "$G" import perf x.log
+expect_error 2 "^gctune import: missing the gctrace file" "$G" import gctrace
 expect_error 2 "^gctune import: the output '$tmp/one.log' is the input file" \
-    $G import gctrace -o "$tmp/one.log" "$tmp/one.log"
-expect_error 2 "^gctune diff: needs two run databases" $G diff "$fx/basic.sqlite"
-expect_error 2 "^gctune diff: unexpected argument" $G diff "$fx/basic.sqlite" "$fx/basic.sqlite" x
+    "$G" import gctrace -o "$tmp/one.log" "$tmp/one.log"
+expect_error 2 "^gctune diff: needs two run databases" "$G" diff "$fx/basic.sqlite"
+expect_error 2 "^gctune diff: unexpected argument" "$G" diff "$fx/basic.sqlite" "$fx/basic.sqlite" x
 
 echo "$checks checks passed, $failures failed"
 [ "$failures" -eq 0 ]

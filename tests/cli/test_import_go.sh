@@ -22,7 +22,7 @@ fi
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gctune-go.XXXXXX")
 trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
 export HOME="$tmp/home" GOCACHE="$tmp/gocache" GOPATH="$tmp/gopath" GOPROXY=off \
-    GOFLAGS= GO111MODULE=on GOTOOLCHAIN=local PPROF_TMPDIR="$tmp/pprof"
+    GOFLAGS='' GO111MODULE=on GOTOOLCHAIN=local PPROF_TMPDIR="$tmp/pprof"
 mkdir -p "$HOME"
 
 cp -r "$top_srcdir/tests/cli/gctrace_prog" "$tmp/src"
@@ -56,7 +56,7 @@ eq "run.source" "$(jget "$tmp/a.json" '$.run.source')" gctrace
 eq "run.backend" "$(jget "$tmp/a.json" '$.run.backend')" go
 forced=$(grep '^gc [0-9]* @' "$tmp/trace.log" | grep -c '(forced)')
 eq "gc.forced_cycles" "$(jget "$tmp/a.json" '$.gc.forced_cycles')" "$forced"
-[ "$forced" -ge 1 ] && pass || fail "runtime.GC() gave no (forced) line"
+if [ "$forced" -ge 1 ]; then pass; else fail "runtime.GC() gave no (forced) line"; fi
 # pause = sweep termination + mark termination clock times (A and C of A+B+C ms clock)
 grep '^gc [0-9]* @' "$tmp/trace.log" | awk '{
         split($5, t, "+")
@@ -69,7 +69,7 @@ eq "gc.pause_ns.total" "$(jget "$tmp/a.json" '$.gc.pause_ns.total')" "$ptotal"
 eq "gc.pause_ns.max" "$(jget "$tmp/a.json" '$.gc.pause_ns.max')" "$pmax"
 eq "heap.peak_heap_alloc (largest heap at a GC start)" "$(jget "$tmp/a.json" '$.heap.peak_heap_alloc')" "$peak"
 cpu=$(jget "$tmp/a.json" '$.gc.gc_cpu_fraction')
-[ -n "$cpu" ] && pass || fail "gc.gc_cpu_fraction is null"
+if [ -n "$cpu" ]; then pass; else fail "gc.gc_cpu_fraction is null"; fi
 
 "$GCTUNE" analyze "$tmp/go.sqlite" >"$tmp/a.txt"
 eq "analyze text exit" $? 0

@@ -10,7 +10,10 @@
  * status 0 at most one "gctune: ..." warning line.  A failing input is kept
  * as fuzz-fail-<iteration>.sqlite in the current directory.
  *
- *   usage: fuzz_dbreader [-n ITERATIONS] [-s SEED] DB...
+ *   usage: fuzz_dbreader [-n ITERATIONS] [-s SEED] [-r] DB...
+ *
+ * -r replays: every command once on each DB as it is (no mutation), e.g. on
+ * a kept fuzz-fail-N.sqlite.
  *
  * make check runs 300 iterations on the fixtures of tests/cli/mkfixture
  * (tests/cli/test_fuzz_dbreader.sh); pass -n for a longer run.
@@ -27,6 +30,8 @@
 #include <unistd.h>
 
 #include "reports/cli.h"
+
+#define NCMDS 7   /* the commands of main's cmds[] */
 
 static uint64_t rng;
 
@@ -200,18 +205,21 @@ int main(int argc, char **argv)
 {
     long iterations = 300;
     uint64_t seed = 0x6763747a66757a7aULL;
-    int c;
-    while ((c = getopt(argc, argv, "n:s:")) != -1) {
+    int c, replay = 0;
+    while ((c = getopt(argc, argv, "n:s:r")) != -1) {
         switch (c) {
+        case 'r': replay = 1; break;
         case 'n': iterations = strtol(optarg, NULL, 10); break;
         case 's': seed = strtoull(optarg, NULL, 0); break;
         default:
-            fprintf(stderr, "usage: fuzz_dbreader [-n ITERATIONS] [-s SEED] DB...\n");
+            fprintf(stderr, "usage: fuzz_dbreader [-n ITERATIONS] [-s SEED] [-r] DB...\n");
             return 2;
         }
     }
+    if (replay)
+        iterations = (long)(argc - optind) * NCMDS;
     if (optind >= argc) {
-        fprintf(stderr, "usage: fuzz_dbreader [-n ITERATIONS] [-s SEED] DB...\n");
+        fprintf(stderr, "usage: fuzz_dbreader [-n ITERATIONS] [-s SEED] [-r] DB...\n");
         return 2;
     }
     int nblobs = argc - optind;
@@ -245,9 +253,9 @@ int main(int argc, char **argv)
     for (long it = 0; it < iterations; it++) {
         blob *b = &blobs[it % nblobs];
         memcpy(buf, b->data, b->len);
-        char what[128];
-        size_t len = mutate(buf, b->len, what, sizeof what);
-        if (next() % 3 == 0) {   /* sometimes two mutations */
+        char what[128] = "replayed as it is";
+        size_t len = replay ? b->len : mutate(buf, b->len, what, sizeof what);
+        if (!replay && next() % 3 == 0) {   /* sometimes two mutations */
             char w2[128];
             len = mutate(buf, len, w2, sizeof w2);
             strncat(what, ", ", sizeof what - strlen(what) - 1);
@@ -268,7 +276,7 @@ int main(int argc, char **argv)
             { "gctune", "export", "--format", "csv", "-o", out, db, NULL },
             { "gctune", "diff", "--json", other, db, NULL },
         };
-        int which = (int)(it / nblobs % 7);
+        int which = (int)(it / nblobs % NCMDS);
         char **args = cmds[which];
         int nargs = 0;
         while (args[nargs])
