@@ -30,6 +30,18 @@ static void print_i64_bytes(FILE *o, const char *label, int64_t v, const char *n
         fprintf(o, "  %-18s %s%s%s\n", label, cli_fmt_bytes(b, v), note ? "  " : "", note ? note : "");
 }
 
+/* The site's label and its immediate caller: "leaf (file:line) <- caller". */
+static const char *site_text(const rm_run *run, const rm_site *s, char *buf, size_t len)
+{
+    char nb[128];
+    rm_site_label(run, s, buf, len);
+    if (s->nips > 1) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, len - n, " <- %s", rm_name(run, s->ips[1], nb, sizeof nb));
+    }
+    return buf;
+}
+
 static void print_stack(FILE *o, const rm_run *run, const rm_site *s)
 {
     char nb[128];
@@ -51,7 +63,8 @@ static void print_sites(FILE *o, const rm_run *run, const size_t *order, size_t 
     double cum = 0;
     fprintf(o, "  %3s  %11s %6s %6s %9s  %11s %9s  %s\n", "#",
             by_inuse ? "in-use" : "allocated", "%", "cum%", "objects",
-            by_inuse ? "allocated" : "in-use", "objects", "site (leaf function, file:line)");
+            by_inuse ? "allocated" : "in-use", "objects",
+            "site: leaf function (file:line) <- caller");
     for (size_t r = 0; r < n; r++) {
         const rm_site *s = &run->sites[order[r]];
         int64_t v = by_inuse ? s->inuse_bytes : s->alloc_bytes;
@@ -65,7 +78,7 @@ static void print_sites(FILE *o, const rm_run *run, const size_t *order, size_t 
         fprintf(o, "  %3zu  %11s %6s %6s %9s  %11s %9s  %s\n", r + 1, cli_fmt_bytes(b1, v),
                 cli_fmt_pct(b2, frac), cli_fmt_pct(b3, total > 0 ? cum : NAN),
                 cli_fmt_count(b4, vo), cli_fmt_bytes(b5, w), cli_fmt_count(b6, wo),
-                rm_site_label(run, s, label, sizeof label));
+                site_text(run, s, label, sizeof label));
         if (stacks)
             print_stack(o, run, s);
     }
@@ -192,7 +205,7 @@ static void print_text(FILE *o, const rm_run *run, size_t top, int stacks)
             fprintf(o, "  %3zu  %s in use at the end (%s of its allocations), rose in %d/%d "
                        "windows  %s\n", shown, cli_fmt_bytes(b, s->inuse_bytes),
                     cli_fmt_pct(b2, s->a_bytes > 0 ? s->inuse_at[RM_WINDOWS] / s->a_bytes : NAN),
-                    s->rises, RM_WINDOWS, rm_site_label(run, s, label, sizeof label));
+                    s->rises, RM_WINDOWS, site_text(run, s, label, sizeof label));
             if (stacks)
                 print_stack(o, run, s);
         }
@@ -204,13 +217,18 @@ static void print_text(FILE *o, const rm_run *run, size_t top, int stacks)
         fprintf(o, "\nTuner decisions (%zu)\n", run->nevents);
         for (size_t i = 0; i < run->nevents; i++) {
             const rm_event *e = &run->events[i];
-            char ov[32], nv[32];
+            char ov[CLI_FMT_LEN], nv[CLI_FMT_LEN];
+            int bytes = !strcmp(e->knob, "memory_limit");
             if (e->old_value == RM_NONE)
                 snprintf(ov, sizeof ov, "-");
+            else if (bytes && e->old_value >= 0)
+                cli_fmt_bytes(ov, e->old_value);
             else
                 snprintf(ov, sizeof ov, "%lld", (long long)e->old_value);
             if (e->new_value == RM_NONE)
                 snprintf(nv, sizeof nv, "-");
+            else if (bytes && e->new_value >= 0)
+                cli_fmt_bytes(nv, e->new_value);
             else
                 snprintf(nv, sizeof nv, "%lld", (long long)e->new_value);
             fprintf(o, "  %10s  %-12s %s -> %s  %s\n", cli_fmt_ns(b, e->time_ns), e->knob, ov,

@@ -89,7 +89,7 @@ contains "basic: leak suspect listed" "$tmp/b.txt" 'rose in 10/10 windows +cache
 contains "basic: --stacks shows callers" "$tmp/b.txt" '^ +handle_request \(src/server.c:130\)'
 contains "basic: top sites section" "$tmp/b.txt" '^Top allocation sites by allocated bytes'
 contains "basic: in-use section" "$tmp/b.txt" '^Top allocation sites by in-use bytes'
-contains "basic: site line" "$tmp/b.txt" 'buf_new \(buffer.c:15\)$'
+contains "basic: site line" "$tmp/b.txt" 'buf_new \(buffer.c:15\) <- read_input$'
 "$G" analyze --top 2 "$fx/basic.sqlite" >"$tmp/b2.txt"
 contains "basic: --top 2" "$tmp/b2.txt" '2 of 8 sites'
 
