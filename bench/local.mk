@@ -197,3 +197,14 @@ bench:
 	-$(MAKE) $(AM_MAKEFLAGS) -k bench-build
 	GO='$(GO)' $(SHELL) $(top_srcdir)/bench/run.sh --no-make \
 	    --builddir $(abs_top_builddir) $(BENCH_ARGS)
+
+# The profiler's own costs (bench/profiler.sh runs it with the overhead
+# comparisons): make bench/prof_cost
+EXTRA_PROGRAMS += bench/prof_cost
+bench_prof_cost_SOURCES = bench/prof_cost.c
+bench_prof_cost_LDADD = libgctune.la $(PTHREAD_LIBS)
+CLEANFILES += bench/prof_cost$(EXEEXT)
+EXTRA_DIST += bench/profiler.sh
+bench-profiler: bench-build bench/prof_cost$(EXEEXT)
+	$(srcdir)/bench/profiler.sh --builddir $(top_builddir) $(BENCH_ARGS)
+.PHONY: bench-profiler

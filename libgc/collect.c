@@ -451,6 +451,7 @@ static void fork_child(void)
     pthread_cond_init(&bg_cond, NULL);
     bg_started = bg_running = bg_phase = 0;
     gci_mark_after_fork_child();
+    gci_prof_reset_child();
 }
 
 void gci_fork_init(void)

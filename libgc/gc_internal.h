@@ -6,7 +6,8 @@
  * malloc.c for the overview.
  *
  * Lock order (outer first): gc_mutex, threads_lock, fin_lock, one
- * central[i].lock, heap_lock, roots_lock, fixalloc locks.  A thread holds an
+ * central[i].lock, heap_lock, roots_lock, fixalloc locks, prof_lock (a
+ * leaf: nothing is locked while it is held).  A thread holds an
  * allocator lock (central, heap, fixalloc, fin, roots) only inside a critical
  * section (gci_crit_enter/exit), and the suspend signal defers itself until
  * the section ends, so a stopped world never holds those locks.
@@ -43,6 +44,15 @@ GC_HIDDEN void gci_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2
 #define gci_cas(p, o, n)   __atomic_compare_exchange_n((p), (o), (n), false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)
 
 /* ---- global state ---- */
+/* Profiler hooks (profile.c).  sample: called on the allocating thread,
+ * outside any critical section, for each sampled allocation; returns a
+ * token (0 = not recorded, do not track).  ret is the return address into
+ * the caller of the public allocation function.  free: called when a
+ * tracked object is freed (gc_free or a sweep), possibly on another thread
+ * and inside allocator locks: it must not block or allocate. */
+typedef uint64_t (*gci_prof_sample_fn)(void *obj, size_t size, uint64_t rate, uintptr_t ret, void *arg);
+typedef void (*gci_prof_free_fn)(uint64_t token, void *obj, void *arg);
+
 struct gcstate {
     /* arenas and page heap (heap.c) */
     struct arena_meta **arena_l1;      /* GC_ARENA_L1_LEN entries, mmap NORESERVE */
@@ -145,6 +155,18 @@ struct gcstate {
     size_t fin_ready_len, fin_ready_cap;
     int fin_thread_started;
 
+    /* allocation sampling for the profiler (profile.c) */
+    pthread_mutex_t prof_lock;         /* the table; taken inside critical sections (or by sweepers) */
+    struct prof_entry *prof_table;     /* sampled objects, open addressing by object base; metadata */
+    size_t prof_cap, prof_count, prof_tombs;
+    uint64_t prof_rate;                /* mean sampling interval, bytes; 0 = off; world stopped to change */
+    uint64_t prof_seed;                /* seeds each thread's generator */
+    uint64_t prof_nthreads;            /* threads seeded so far (threads_lock) */
+    uint64_t prof_gen;                 /* bumped by each configure: one per recording */
+    gci_prof_sample_fn prof_sample;    /* world stopped to change */
+    gci_prof_free_fn prof_free;
+    void *prof_arg;
+
     /* cycle hooks (trace.c) */
     pthread_mutex_t hooks_lock;
     struct { gc_cycle_hook fn; void *arg; } hooks[8];
@@ -153,6 +175,12 @@ struct gcstate {
 
 struct arena_meta {
     struct span *spans[GC_PAGES_PER_ARENA];
+};
+
+struct prof_entry {
+    uintptr_t obj;       /* object base; 0 = empty, 1 = tombstone */
+    uint64_t token;      /* the profiler's id of the sample */
+    uint64_t gen;        /* prof_gen when inserted: stale entries are not reported */
 };
 
 struct fin_entry {
@@ -422,6 +450,19 @@ GC_HIDDEN void gci_fin_push_ready_roots(void); /* world stopped */
 GC_HIDDEN void gci_fin_after_cycle(void);      /* wakes the finalizer thread if needed */
 GC_HIDDEN void gci_fin_forget(uintptr_t obj);  /* gc_free of an object with a finalizer */
 GC_HIDDEN void gci_fin_init(void);
+
+/* profile.c: allocation sampling for the profiler */
+GC_HIDDEN void gci_prof_init(void);
+GC_HIDDEN void gci_prof_thread_init(struct gthread *t);   /* threads_lock held */
+GC_HIDDEN int gci_prof_configure(uint64_t rate, uint64_t seed, gci_prof_sample_fn sample,
+                                 gci_prof_free_fn free_fn, void *arg);   /* stops the world */
+GC_HIDDEN void gci_prof_reset_child(void);
+GC_HIDDEN void gci_prof_sampled(void *obj, size_t n, uintptr_t ret) GC_NOINLINE;
+GC_HIDDEN void gci_prof_forget(struct span *s, uintptr_t base);          /* critical section */
+GC_HIDDEN void gci_prof_swept_dead(struct span *s, unsigned w, uint64_t dead);
+GC_HIDDEN size_t gci_prof_tracked(void);                                  /* table entries */
+/* stats.c: gc_read_stats without stopping the world (observers) */
+GC_HIDDEN void gci_read_stats_nostw(gc_stats *out);
 
 /* ---- stats.c ---- */
 GC_HIDDEN void gci_stats_record_pause(uint64_t pause_ns, uint64_t end_real_ns);

@@ -104,6 +104,7 @@ struct span {
     uint32_t sweepgen;         /* atomic; see "Sweep generations" */
     uint32_t alloc_count;      /* atomic; allocated objects incl. claimed words */
     uint32_t nfinalizers;      /* atomic; objects with a finalizer (gc_free checks) */
+    uint32_t nsampled;         /* prof_lock; profiler-sampled objects (profile.c) */
     uint32_t cache_word;       /* owner only: word index of alloc_cache */
     uint64_t alloc_cache;      /* owner only: free slots of cache_word, 1 = free */
     struct mcache *owner;      /* mcache caching the span, or NULL */
@@ -142,6 +143,8 @@ struct mcache {
     uint64_t nfree[GC_NUM_SPANCLASSES];
     uint64_t ntiny;            /* allocations served from tiny blocks */
     uint64_t stress_count;     /* allocations since the last stress collection */
+    int64_t next_sample;       /* profiler: bytes until the next sampled allocation (profile.c) */
+    uint64_t sample_rng;       /* profiler: xorshift state drawing next_sample */
 };
 
 /* A registered thread.  Lives in metadata memory; on gc.threads under

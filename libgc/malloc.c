@@ -69,6 +69,7 @@ static void init_once_fn(void)
     gci_stw_init();
     gci_mark_init();
     gci_fin_init();
+    gci_prof_init();
     gci_fork_init();
 }
 
@@ -170,9 +171,13 @@ static inline __attribute__((always_inline)) void *gci_alloc(size_t n, int nosca
         t->cache.stress_count = 0;
         t->pending.f.gc = 2;   /* 2: collect regardless of the trigger */
     }
+    /* Profiler sampling (profile.c): one subtraction and branch. */
+    int sampled = (t->cache.next_sample -= (int64_t)n) <= 0;
     gci_crit_exit(t);
     if (GC_UNLIKELY(!p))
         return alloc_slow_retry(n, noscan);
+    if (GC_UNLIKELY(sampled))
+        gci_prof_sampled(p, n, (uintptr_t)__builtin_return_address(0));
     return p;
 }
 
@@ -271,6 +276,8 @@ void gc_free(void *ptr)
         gci_span_ensure_swept(s);
         if (s->nfinalizers)
             gci_fin_forget(p);
+        if (gci_load(&s->nsampled))
+            gci_prof_forget(s, p);
         free_large(s);
     } else if (st == SPAN_SMALL && p >= s->base && p < s->limit) {
         uint32_t idx = gci_span_index(s, p);
@@ -285,6 +292,8 @@ void gc_free(void *ptr)
             } else {
                 if (s->nfinalizers)
                     gci_fin_forget(p);
+                if (gci_load(&s->nsampled))
+                    gci_prof_forget(s, p);
 #if GCTUNE_DEBUG >= 1
                 memset(ptr, GC_POISON_FREED, s->elemsize);
 #endif

@@ -50,6 +50,7 @@ void gci_span_init_small(struct span *s, unsigned spc, int fresh)
     s->needzero = (uint8_t)!fresh;
     s->alloc_count = 0;
     s->nfinalizers = 0;
+    s->nsampled = 0;
     s->cache_word = 0;
     s->alloc_cache = 0;
     s->owner = NULL;
@@ -71,6 +72,7 @@ void gci_span_init_large(struct span *s, uint64_t size, int noscan, int fresh)
     s->noscan = (uint8_t)noscan;
     s->needzero = (uint8_t)!fresh;
     s->nfinalizers = 0;
+    s->nsampled = 0;
     s->owner = NULL;
     s->list = LIST_NONE;
     s->large_size = size;

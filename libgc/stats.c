@@ -49,6 +49,9 @@ void gci_stats_totals(uint64_t *mallocs, uint64_t *frees, uint64_t *alloc_bytes,
     *free_bytes = fb + gci_load(&gci->large_free_bytes);
 }
 
+/* Everything but the allocation counters; gc_mutex held. */
+static void read_rest(gc_stats *out);
+
 void gc_read_stats(gc_stats *out)
 {
     if (!gci_self && !gci_thread_attach()) {
@@ -67,7 +70,50 @@ void gc_read_stats(gc_stats *out)
     out->heap_objects = out->mallocs - out->frees;
     out->tiny_allocs = gci_load(&gci->ntiny);
     gci_start_world();
+    read_rest(out);
+    pthread_mutex_unlock(&gci->gc_mutex);
+}
 
+/* The same fields without stopping the world, for observers that sample
+ * often (the profiler's heap series, the tuner): each thread's unflushed
+ * counters are read as they are, so the allocation figures may be a few
+ * allocations stale but never block a mutator.  Does not register the
+ * caller.  Mcache counters move into the globals only under gc_mutex
+ * (collections, gc_read_stats) or threads_lock (thread exit), both held
+ * here, so nothing is counted twice. */
+void gci_read_stats_nostw(gc_stats *out)
+{
+    gci_init();
+    memset(out, 0, sizeof *out);
+    pthread_mutex_lock(&gci->gc_mutex);
+    pthread_mutex_lock(&gci->threads_lock);
+    uint64_t ab, fb, m = 0, f = 0, a = 0, fr = 0, tiny = 0;
+    for (struct gthread *t = gci->threads; t; t = t->next) {
+        const struct mcache *c = &t->cache;
+        for (unsigned spc = 0; spc < GC_NUM_SPANCLASSES; spc++) {
+            uint64_t nm = __atomic_load_n(&c->nmalloc[spc], __ATOMIC_RELAXED);
+            uint64_t nf = __atomic_load_n(&c->nfree[spc], __ATOMIC_RELAXED);
+            m += nm;
+            f += nf;
+            a += nm * gci_spc_size[spc];
+            fr += nf * gci_spc_size[spc];
+        }
+        tiny += __atomic_load_n(&c->ntiny, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&gci->threads_lock);
+    gci_stats_totals(&out->mallocs, &out->frees, &ab, &fb);
+    out->mallocs += m + tiny;
+    out->frees += f + tiny;
+    out->total_alloc = ab + a;
+    out->heap_alloc = ab + a >= fb + fr ? (ab + a) - (fb + fr) : 0;
+    out->heap_objects = out->mallocs >= out->frees ? out->mallocs - out->frees : 0;
+    out->tiny_allocs = gci_load(&gci->ntiny) + tiny;
+    read_rest(out);
+    pthread_mutex_unlock(&gci->gc_mutex);
+}
+
+static void read_rest(gc_stats *out)
+{
     pthread_mutex_lock(&gci->heap_lock);
     out->heap_sys = gci->heap_sys;
     out->heap_inuse = gci->pages_inuse * GC_PAGE_SIZE;
@@ -96,5 +142,4 @@ void gc_read_stats(gc_stats *out)
     out->concurrent = gci_load(&gci->concurrent);
     gci_limiter_read(&out->limiter_engaged_ns, &out->limiter_events, &out->limiter_active);
     out->memory_limit_goal = gci_limit_heap_goal();
-    pthread_mutex_unlock(&gci->gc_mutex);
 }

@@ -41,6 +41,8 @@ uint32_t gci_sweep_span(struct span *s)
             gci_add(&gci->large_free_bytes, s->npages * GC_PAGE_SIZE);
             gci_add(&gci->large_frees, 1);
             freed = 1;
+            if (gci_load(&s->nsampled))
+                gci_prof_swept_dead(s, 0, 1);
         }
         s->mark_bits[0] = ~1ull;
     } else {
@@ -51,6 +53,8 @@ uint32_t gci_sweep_span(struct span *s)
             uint64_t dead = a & ~m;
             if (dead) {
                 freed += (uint32_t)__builtin_popcountll(dead);
+                if (gci_load(&s->nsampled))
+                    gci_prof_swept_dead(s, w, dead);
 #if GCTUNE_DEBUG >= 1
                 for (uint64_t d = dead; d; d &= d - 1) {
                     uint32_t i = w * 64 + (uint32_t)__builtin_ctzll(d);

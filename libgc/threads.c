@@ -27,7 +27,6 @@ static void unregister(struct gthread *t)
     if (t->wb_n)
         gci_wb_flush(t);   /* what its barrier shaded must reach the marker */
     gci_mcache_flush(&t->cache);
-    gci_mcache_flush_stats(&t->cache);
     gci_crit_exit(t);
     pthread_mutex_lock(&gci->threads_lock);
     if (t->prev)
@@ -37,6 +36,9 @@ static void unregister(struct gthread *t)
     if (t->next)
         t->next->prev = t->prev;
     gci->nthreads--;
+    /* Under threads_lock (no world can be stopped now, and
+     * gci_read_stats_nostw sees the counts either here or in the globals). */
+    gci_mcache_flush_stats(&t->cache);
     pthread_mutex_unlock(&gci->threads_lock);
     gci_self = NULL;
     gci_fixalloc_free(&gci->thread_fa, t);
@@ -92,6 +94,7 @@ struct gthread *gci_thread_attach(void)
     t->is_main = is_main;
     t->stress_every = gci->stress_every;
     pthread_mutex_lock(&gci->threads_lock);
+    gci_prof_thread_init(t);
     t->next = gci->threads;
     t->prev = NULL;
     if (gci->threads)

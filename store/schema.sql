@@ -47,9 +47,11 @@ CREATE TABLE IF NOT EXISTS frames (
     mapping_id INTEGER             -- mappings.id
 );
 
--- Distinct stacks.  frames: the instruction pointers, space-separated hex
--- ("0x55d0c0a01234 0x55d0c0a01100"), allocation site (leaf) first, the
--- outermost caller last.  hash is the profiler's 64-bit hash of the ips.
+-- Distinct stacks.  frames: the instruction pointers in decimal, space-
+-- separated ("94200824053753 94200824058503"), allocation site (leaf) first,
+-- the outermost caller last; decimal so that SQL can join them with
+-- frames.ip (CAST(token AS INTEGER)).  hash is the profiler's 64-bit hash
+-- of the ips.
 CREATE TABLE IF NOT EXISTS stacks (
     id     INTEGER PRIMARY KEY,
     hash   INTEGER NOT NULL,

@@ -11,7 +11,7 @@
  *   - GCTS_NULL integers, NaN doubles, freed_ns < 0, mapping_id 0 and NULL
  *     strings are stored as SQL NULL; uint64_t values are stored as their
  *     two's-complement int64_t (user-space addresses are below 2^63);
- *   - stacks.frames is "0x<lowercase hex>" per ip, single spaces, leaf
+ *   - stacks.frames is each ip in decimal, single spaces, leaf
  *     first, no leading or trailing space ("" for depth 0).
  * Nothing here starts or ends a transaction except gcts_begin/gcts_commit
  * (and gcts_create, around the schema).
@@ -325,18 +325,15 @@ int gcts_add_frame(gcts_db *db, const gcts_frame *f)
     return step_reset(db, st, rc, "add_frame");
 }
 
-/* Appends "0x<hex>" for v at p; returns the end. */
-static char *put_hex(char *p, uint64_t v)
+/* Appends v in decimal at p; returns the end. */
+static char *put_dec(char *p, uint64_t v)
 {
-    static const char digits[] = "0123456789abcdef";
-    char tmp[16];
+    char tmp[20];
     int n = 0;
     do {
-        tmp[n++] = digits[v & 15];
-        v >>= 4;
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
     } while (v);
-    *p++ = '0';
-    *p++ = 'x';
     while (n)
         *p++ = tmp[--n];
     return p;
@@ -348,8 +345,8 @@ int gcts_add_stack(gcts_db *db, int64_t id, uint64_t hash, const uint64_t *ips, 
         return -1;
     if (depth < 0 || (depth > 0 && !ips))
         return gcts_i_fail(db, "add_stack: bad depth %d", depth);
-    /* "0x" + 16 digits + a space per frame, and the NUL. */
-    size_t need = (size_t)depth * 19 + 1;
+    /* 20 digits + a space per frame, and the NUL. */
+    size_t need = (size_t)depth * 21 + 1;
     if (need > db->frames_cap) {
         size_t cap = db->frames_cap ? db->frames_cap : 256;
         while (cap < need)
@@ -364,7 +361,7 @@ int gcts_add_stack(gcts_db *db, int64_t id, uint64_t hash, const uint64_t *ips, 
     for (int i = 0; i < depth; i++) {
         if (i)
             *p++ = ' ';
-        p = put_hex(p, ips[i]);
+        p = put_dec(p, ips[i]);
     }
     *p = '\0';
 
@@ -403,7 +400,7 @@ int gcts_add_sample(gcts_db *db, const gcts_sample *s)
     return step_reset(db, st, rc, "add_sample");
 }
 
-/* A sample that does not exist is a failure ("no sample N"). */
+/* A sample that does not exist is not an error: returns 1. */
 int gcts_mark_freed(gcts_db *db, int64_t sample_id, int64_t freed_ns)
 {
     if (!db)
@@ -416,9 +413,7 @@ int gcts_mark_freed(gcts_db *db, int64_t sample_id, int64_t freed_ns)
     bind_opt(st, 2, freed_ns < 0 ? GCTS_NULL : freed_ns, &rc);
     if (step_reset(db, st, rc, "mark_freed") != 0)
         return -1;
-    if (sqlite3_changes(db->db) == 0)
-        return gcts_i_fail(db, "mark_freed: no sample %" PRId64, sample_id);
-    return 0;
+    return sqlite3_changes(db->db) == 0 ? 1 : 0;
 }
 
 int gcts_add_gc_cycle(gcts_db *db, const gcts_gc_cycle *c)

@@ -14,7 +14,8 @@
  * line naming the file and the problem into err (no trailing newline):
  *   "<path>: no such file", "<path>: not an SQLite database",
  *   "<path>: not a gctune database (no meta table)",
- *   "<path>: schema version N is newer than this gctune (M)", ...
+ *   "<path>: schema version N is newer than this gctune supports (M);
+ *   upgrade gctune", ...
  *
  * Every function returning int returns 0 on success and -1 on failure,
  * with the reason in gcts_errmsg(db).
@@ -99,6 +100,7 @@ int gcts_add_frame(gcts_db *db, const gcts_frame *f);                 /* insert 
 /* ips[0] is the leaf.  id > 0 chosen by the caller. */
 int gcts_add_stack(gcts_db *db, int64_t id, uint64_t hash, const uint64_t *ips, int depth);
 int gcts_add_sample(gcts_db *db, const gcts_sample *s);
+/* Returns 0, 1 if there is no such sample (nothing changed), or -1. */
 int gcts_mark_freed(gcts_db *db, int64_t sample_id, int64_t freed_ns);
 int gcts_add_gc_cycle(gcts_db *db, const gcts_gc_cycle *c);           /* insert or replace by num */
 int gcts_add_heap_point(gcts_db *db, const gcts_heap_point *p);
@@ -114,7 +116,8 @@ int gcts_build_indexes(gcts_db *db);
 int gcts_get_meta(gcts_db *db, const char *key, char *buf, size_t len);
 int gcts_get_meta_int(gcts_db *db, const char *key, int64_t *out);
 int gcts_schema_version(gcts_db *db);
-/* Parses a stacks.frames string into ips (at most max); returns the count. */
+/* Parses a stacks.frames string (decimal tokens as written, or 0x-prefixed
+ * hex) into ips (at most max); returns the count. */
 int gcts_parse_frames(const char *text, uint64_t *ips, int max);
 
 /* ---- both ---- */

@@ -337,8 +337,8 @@ static int is_space(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
-/* Tokens: optional "0x"/"0X", then 1 to 16 hex digits, separated by
- * whitespace.  Parsing stops at the first token that is not one (too long,
+/* Tokens: decimal (what gcts_add_stack writes), or "0x"/"0X" and 1 to 16
+ * hex digits, separated by whitespace.  Parsing stops at the first token that is not one (too long,
  * a stray character) or when ips is full. */
 int gcts_parse_frames(const char *text, uint64_t *ips, int max)
 {
@@ -351,15 +351,24 @@ int gcts_parse_frames(const char *text, uint64_t *ips, int max)
             p++;
         if (!*p)
             break;
-        if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
-            p += 2;
         uint64_t v = 0;
         int digits = 0, d;
-        while ((d = hex_value(*p)) >= 0) {
-            if (++digits > 16)
-                return n;
-            v = v << 4 | (uint64_t)d;
-            p++;
+        if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X')) {
+            p += 2;
+            while ((d = hex_value(*p)) >= 0) {
+                if (++digits > 16)
+                    return n;
+                v = v << 4 | (uint64_t)d;
+                p++;
+            }
+        } else {
+            while (*p >= '0' && *p <= '9') {
+                d = *p - '0';
+                if (++digits > 20 || v > (UINT64_MAX - (uint64_t)d) / 10)
+                    return n;
+                v = v * 10 + (uint64_t)d;
+                p++;
+            }
         }
         if (digits == 0 || (*p && !is_space(*p)))
             return n;

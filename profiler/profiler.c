@@ -1,0 +1,479 @@
+/* profiler/profiler.c - gct_profiler_start/stop, the sink the backends
+ * deliver to, and the start from the environment (GCTUNE_PROFILE).
+ *
+ * Allocating threads run only the sink functions: capture ips
+ * (unwind.c), claim a queue cell, fill it, publish it — no lock, no
+ * allocation, no system call but clock_gettime.  A thread-local flag makes
+ * the sink refuse to recurse (an allocation made while capturing is not
+ * sampled).  Lifecycle: start creates the database (mode 0600), writes the
+ * run's meta rows, starts the writer thread, then attaches the backend;
+ * stop detaches the backend, clears "active" so no new record starts,
+ * lets the writer drain the queue once no sink call is in flight, and
+ * joins it.  In a fork child the profiler is off (the parent's connection
+ * and writer thread belong to the parent).
+ */
+#include "internal.h"
+#include "unwind.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+struct gctp_state gctp;
+static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
+static __thread int in_sink;
+static __thread uint64_t my_tid;
+
+int64_t gctp_mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t gctp_real_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+void gctp_msg(const char *fmt, ...)
+{
+    if (gctp.quiet)
+        return;
+    char buf[1024];
+    int n = snprintf(buf, sizeof buf, "gctune: profiler: ");
+    va_list ap;
+    va_start(ap, fmt);
+    int m = vsnprintf(buf + n, sizeof buf - (size_t)n - 1, fmt, ap);
+    va_end(ap);
+    if (m < 0)
+        m = 0;
+    size_t len = (size_t)n + ((size_t)m < sizeof buf - (size_t)n - 1 ? (size_t)m : sizeof buf - (size_t)n - 2);
+    buf[len++] = '\n';
+    ssize_t w = write(2, buf, len);
+    (void)w;
+}
+
+/* ---- the sink ---- */
+
+/* inflight and active form a Dekker pair with gct_profiler_stop and the
+ * writer (store active, then load inflight): both sides use SEQ_CST, so a
+ * call either sees active cleared or is counted before the writer's last
+ * check, and no call touches the queue after the writer exits. */
+static inline int sink_enter(void)
+{
+    if (in_sink || !__atomic_load_n(&gctp.active, __ATOMIC_ACQUIRE))
+        return 0;
+    in_sink = 1;
+    __atomic_add_fetch(&gctp.inflight, 1, __ATOMIC_SEQ_CST);
+    if (!__atomic_load_n(&gctp.active, __ATOMIC_SEQ_CST)) {
+        __atomic_sub_fetch(&gctp.inflight, 1, __ATOMIC_RELEASE);
+        in_sink = 0;
+        return 0;
+    }
+    return 1;
+}
+
+static inline void sink_exit(void)
+{
+    __atomic_sub_fetch(&gctp.inflight, 1, __ATOMIC_RELEASE);
+    in_sink = 0;
+}
+
+static uint64_t sink_sample(void *ctx, void *obj, size_t size, uint64_t rate, uintptr_t ret)
+{
+    (void)ctx;
+    if (!sink_enter())
+        return 0;
+    uintptr_t ips[GCTP_MAX_FRAMES];
+    /* fallback skip when ret is not found: this function, the backend
+     * hook, the allocator's sampling path */
+    int n = gctp_capture(ips, GCTP_MAX_FRAMES, ret, 3);
+    uint64_t ticket, id = 0;
+    struct gctp_rec *r = gctp_queue_claim(&gctp.q, &ticket);
+    if (!r) {
+        __atomic_add_fetch(&gctp.dropped_samples, 1, __ATOMIC_RELAXED);
+    } else {
+        if (!my_tid)
+            my_tid = (uint64_t)syscall(SYS_gettid);
+        id = __atomic_add_fetch(&gctp.next_id, 1, __ATOMIC_RELAXED);
+        r->type = GCTP_REC_ALLOC;
+        r->nframes = (uint32_t)n;
+        r->token = id;
+        r->time_ns = gctp_mono_ns();
+        r->addr = (uint64_t)(uintptr_t)obj;
+        r->size = size;
+        r->rate = rate;
+        r->tid = my_tid;
+        r->hash = gctp_hash_ips(ips, n);
+        memcpy(r->u.ips, ips, (size_t)n * sizeof ips[0]);
+        gctp_queue_push(&gctp.q, ticket);
+        __atomic_add_fetch(&gctp.samples, 1, __ATOMIC_RELAXED);
+    }
+    sink_exit();
+    return id;
+}
+
+static void sink_freed(void *ctx, uint64_t token)
+{
+    (void)ctx;
+    if (!sink_enter())
+        return;
+    uint64_t ticket;
+    struct gctp_rec *r = gctp_queue_claim(&gctp.q, &ticket);
+    if (!r) {
+        __atomic_add_fetch(&gctp.dropped_frees, 1, __ATOMIC_RELAXED);
+    } else {
+        r->type = GCTP_REC_FREE;
+        r->nframes = 0;
+        r->token = token;
+        r->time_ns = gctp_mono_ns();
+        gctp_queue_push(&gctp.q, ticket);
+        __atomic_add_fetch(&gctp.frees, 1, __ATOMIC_RELAXED);
+    }
+    sink_exit();
+}
+
+static void sink_gc_cycle(void *ctx, const gct_gc_event *ev)
+{
+    (void)ctx;
+    if (!sink_enter())
+        return;
+    uint64_t ticket;
+    struct gctp_rec *r = gctp_queue_claim(&gctp.q, &ticket);
+    if (!r) {
+        __atomic_add_fetch(&gctp.dropped_gc, 1, __ATOMIC_RELAXED);
+    } else {
+        r->type = GCTP_REC_GC;
+        r->nframes = 0;
+        r->time_ns = gctp_mono_ns();
+        r->u.gc = *ev;
+        gctp_queue_push(&gctp.q, ticket);
+        __atomic_add_fetch(&gctp.gc_cycles, 1, __ATOMIC_RELAXED);
+    }
+    sink_exit();
+}
+
+static void copy_str(char *dst, size_t len, const char *src)
+{
+    size_t n = src ? strnlen(src, len - 1) : 0;
+    if (n)
+        memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
+int gct_profiler_tuner_event(const char *knob, int64_t old_value, int64_t new_value,
+                             const char *reason, const char *measurements_json)
+{
+    if (!knob || !reason || !sink_enter())
+        return -1;
+    uint64_t ticket;
+    int rc = 0;
+    struct gctp_rec *r = gctp_queue_claim(&gctp.q, &ticket);
+    if (!r) {
+        __atomic_add_fetch(&gctp.dropped_tuner, 1, __ATOMIC_RELAXED);
+        rc = -1;
+    } else {
+        r->type = GCTP_REC_TUNER;
+        r->nframes = 0;
+        r->time_ns = gctp_mono_ns();
+        copy_str(r->u.tuner.knob, sizeof r->u.tuner.knob, knob);
+        r->u.tuner.old_value = old_value;
+        r->u.tuner.new_value = new_value;
+        copy_str(r->u.tuner.reason, sizeof r->u.tuner.reason, reason);
+        copy_str(r->u.tuner.measurements, sizeof r->u.tuner.measurements, measurements_json);
+        gctp_queue_push(&gctp.q, ticket);
+    }
+    sink_exit();
+    return rc;
+}
+
+static const gct_sink the_sink = {
+    .sample = sink_sample,
+    .freed = sink_freed,
+    .gc_cycle = sink_gc_cycle,
+};
+
+/* ---- meta ---- */
+
+/* Appends s to out as a JSON string; returns the new length. */
+static size_t json_str(char *out, size_t len, size_t n, const char *s, size_t slen)
+{
+    if (n + 2 >= len)
+        return n;
+    out[n++] = '"';
+    for (size_t i = 0; i < slen && n + 8 < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            out[n++] = '\\';
+            out[n++] = (char)c;
+        } else if (c < 0x20) {
+            n += (size_t)snprintf(out + n, len - n, "\\u%04x", c);
+        } else {
+            out[n++] = (char)c;
+        }
+    }
+    out[n++] = '"';
+    out[n] = 0;
+    return n;
+}
+
+static int write_meta(void)
+{
+    gcts_db *db = gctp.db;
+    char buf[8192];
+    ssize_t k = readlink("/proc/self/exe", buf, sizeof buf - 1);
+    buf[k > 0 ? k : 0] = 0;
+    int rc = gcts_set_meta(db, "program", buf);
+    /* argv as a JSON array, from /proc/self/cmdline (NUL-separated) */
+    char cmd[4096], json[8192];
+    size_t n = 0, jn = 0;
+    int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+        ssize_t r = read(fd, cmd, sizeof cmd - 1);
+        n = r > 0 ? (size_t)r : 0;
+        close(fd);
+    }
+    json[jn++] = '[';
+    for (size_t i = 0; i < n;) {
+        size_t l = strnlen(cmd + i, n - i);
+        if (jn > 1)
+            json[jn++] = ',';
+        jn = json_str(json, sizeof json - 2, jn, cmd + i, l);
+        i += l + 1;
+    }
+    json[jn++] = ']';
+    json[jn] = 0;
+    rc |= gcts_set_meta(db, "argv", json);
+    rc |= gcts_set_meta_int(db, "pid", getpid());
+    if (gethostname(buf, sizeof buf) != 0)
+        strcpy(buf, "unknown");
+    buf[sizeof buf - 1] = 0;
+    rc |= gcts_set_meta(db, "host", buf);
+    rc |= gcts_set_meta(db, "backend", gctp.backend->name);
+    rc |= gcts_set_meta(db, "capabilities", gct_backend_caps_string(gctp.backend->caps, buf, sizeof buf));
+    rc |= gcts_set_meta_int(db, "sample_rate", (int64_t)gctp.rate);
+    rc |= gcts_set_meta_int(db, "start_time_ns", gctp.start_real_ns);
+    rc |= gcts_set_meta(db, "gctune_version", PACKAGE_VERSION);
+    rc |= gcts_set_meta(db, "source", "profiler");
+    rc |= gcts_set_meta(db, "clean_exit", "0");
+    rc |= gcts_set_meta_int(db, "queue_capacity", (int64_t)(gctp.q.mask + 1));
+    rc |= gcts_set_meta_int(db, "samples", 0);
+    rc |= gcts_set_meta_int(db, "dropped_samples", 0);
+    rc |= gcts_set_meta_int(db, "dropped_frees", 0);
+    const char *e = getenv("GOGC");
+    if (e)
+        rc |= gcts_set_meta(db, "gogc", e);
+    e = getenv("GOMEMLIMIT");
+    if (e)
+        rc |= gcts_set_meta(db, "gomemlimit", e);
+    return rc ? -1 : 0;
+}
+
+/* ---- lifecycle ---- */
+
+static void expand_path(const char *in, char *out, size_t len)
+{
+    size_t n = 0;
+    for (const char *p = in; *p && n + 1 < len; p++) {
+        if (p[0] == '%' && p[1] == 'p') {
+            n += (size_t)snprintf(out + n, len - n, "%ld", (long)getpid());
+            if (n >= len)
+                n = len - 1;
+            p++;
+        } else {
+            out[n++] = *p;
+        }
+    }
+    out[n] = 0;
+}
+
+void gct_profiler_config_init(gct_profiler_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->sample_rate = -1;
+}
+
+static void child_after_fork(void)
+{
+    /* The parent's connection and writer are not ours: forget them. */
+    gctp.running = 0;
+    gctp.active = 0;
+    gctp.db = NULL;
+    gctp.q.cells = NULL;
+    pthread_mutex_init(&life_lock, NULL);
+}
+
+int gct_profiler_start(const gct_profiler_config *cfg)
+{
+    static int atfork_done;
+    if (!cfg || !cfg->db_path || !*cfg->db_path) {
+        errno = EINVAL;
+        return -1;
+    }
+    pthread_mutex_lock(&life_lock);
+    if (gctp.running) {
+        pthread_mutex_unlock(&life_lock);
+        errno = EBUSY;
+        return -1;
+    }
+    if (!atfork_done) {
+        pthread_atfork(NULL, NULL, child_after_fork);
+        atfork_done = 1;
+    }
+    struct gctp_state *g = &gctp;
+    memset(g, 0, sizeof *g);
+    g->quiet = cfg->quiet;
+    g->backend = cfg->backend ? cfg->backend : gct_backend_libgc();
+    g->rate = cfg->sample_rate < 0 ? GCT_DEFAULT_SAMPLE_RATE : (uint64_t)cfg->sample_rate;
+    if (!(g->backend->caps & GCT_CAP_SAMPLING))
+        g->rate = 0;
+    g->seed = cfg->seed ? cfg->seed : ((uint64_t)gctp_real_ns() ^ ((uint64_t)getpid() << 32));
+    g->flush_ms = cfg->flush_interval_ms ? cfg->flush_interval_ms : 100;
+    g->heap_ms = cfg->heap_interval_ms ? cfg->heap_interval_ms : 100;
+    g->queue_capacity = cfg->queue_capacity ? cfg->queue_capacity : 16384;
+    expand_path(cfg->db_path, g->path, sizeof g->path);
+    int err;
+    char msg[PATH_MAX + 256];
+    g->db = gcts_create(g->path, msg, sizeof msg);
+    if (!g->db) {
+        err = errno ? errno : EIO;
+        gctp_msg("%s; running without profiling", msg);
+        goto fail;
+    }
+    if ((err = gctp_queue_init(&g->q, g->queue_capacity)) != 0) {
+        gctp_msg("%s: cannot allocate the sample queue: %s; running without profiling", g->path, strerror(err));
+        goto fail;
+    }
+    g->start_mono_ns = gctp_mono_ns();
+    g->start_real_ns = gctp_real_ns();
+    if (write_meta() != 0 || gctp_writer_prepare() != 0) {
+        gctp_msg("%s: cannot write: %s; running without profiling", g->path, gcts_errmsg(g->db));
+        err = EIO;
+        goto fail;
+    }
+    g->active = 1;
+    if ((err = pthread_create(&g->writer, NULL, gctp_writer_main, NULL)) != 0) {
+        gctp_msg("cannot start the writer thread: %s; running without profiling", strerror(err));
+        g->active = 0;
+        goto fail;
+    }
+    g->running = 1;
+    if ((err = g->backend->attach(&the_sink, g->rate, g->seed)) != 0) {
+        gctp_msg("backend %s: cannot attach: %s; running without profiling", g->backend->name, strerror(err));
+        pthread_mutex_unlock(&life_lock);
+        gct_profiler_stop();
+        errno = err;
+        return -1;
+    }
+    pthread_mutex_unlock(&life_lock);
+    return 0;
+fail:
+    gctp_queue_destroy(&g->q);
+    gcts_close(g->db);
+    g->db = NULL;
+    pthread_mutex_unlock(&life_lock);
+    errno = err;
+    return -1;
+}
+
+void gct_profiler_stop(void)
+{
+    pthread_mutex_lock(&life_lock);
+    if (!gctp.running) {
+        pthread_mutex_unlock(&life_lock);
+        return;
+    }
+    gctp.backend->detach();
+    __atomic_store_n(&gctp.active, 0, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&gctp.stop_req, 1, __ATOMIC_SEQ_CST);
+    pthread_join(gctp.writer, NULL);
+    gcts_close(gctp.db);
+    gctp.db = NULL;
+    /* The writer exited only after seeing no sink call in flight with
+     * active cleared (sink_enter): nothing can touch the queue now. */
+    gctp_queue_destroy(&gctp.q);
+    gctp.running = 0;
+    pthread_mutex_unlock(&life_lock);
+}
+
+void gct_profiler_get_stats(gct_profiler_stats *out)
+{
+    out->samples = __atomic_load_n(&gctp.samples, __ATOMIC_RELAXED);
+    out->dropped_samples = __atomic_load_n(&gctp.dropped_samples, __ATOMIC_RELAXED);
+    out->frees = __atomic_load_n(&gctp.frees, __ATOMIC_RELAXED);
+    out->dropped_frees = __atomic_load_n(&gctp.dropped_frees, __ATOMIC_RELAXED);
+    out->written_samples = __atomic_load_n(&gctp.written_samples, __ATOMIC_RELAXED);
+    out->gc_cycles = __atomic_load_n(&gctp.gc_cycles, __ATOMIC_RELAXED);
+    out->frames_pending = __atomic_load_n(&gctp.frames_pending, __ATOMIC_RELAXED);
+    out->running = __atomic_load_n(&gctp.running, __ATOMIC_RELAXED);
+    out->failed = __atomic_load_n(&gctp.failed, __ATOMIC_RELAXED);
+}
+
+const char *gct_profiler_path(void)
+{
+    return gctp.running ? gctp.path : NULL;
+}
+
+/* ---- start from the environment ---- */
+
+/* Parses bytes with an optional K/KiB/M/MiB/G/GiB suffix; -1 if invalid. */
+static int64_t parse_bytes(const char *s)
+{
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || end == s || *s == '-')
+        return -1;
+    uint64_t mul = 1;
+    if (!strcmp(end, "K") || !strcmp(end, "KiB")) mul = 1ull << 10;
+    else if (!strcmp(end, "M") || !strcmp(end, "MiB")) mul = 1ull << 20;
+    else if (!strcmp(end, "G") || !strcmp(end, "GiB")) mul = 1ull << 30;
+    else if (*end) return -1;
+    if (v > (uint64_t)INT64_MAX / mul)
+        return -1;
+    return (int64_t)(v * mul);
+}
+
+static void stop_at_exit(void)
+{
+    gct_profiler_stop();
+}
+
+__attribute__((constructor)) static void start_from_env(void)
+{
+    const char *path = getenv("GCTUNE_PROFILE");
+    if (!path || !*path)
+        return;
+    gct_profiler_config cfg;
+    gct_profiler_config_init(&cfg);
+    cfg.db_path = path;
+    const char *r = getenv("GCTUNE_SAMPLE_RATE");
+    if (r && *r) {
+        cfg.sample_rate = parse_bytes(r);
+        if (cfg.sample_rate < 0) {
+            gctp_msg("GCTUNE_SAMPLE_RATE=%s: not a byte count; using %u", r, GCT_DEFAULT_SAMPLE_RATE);
+            cfg.sample_rate = -1;
+        }
+    }
+    const char *q = getenv("GCTUNE_PROFILE_QUEUE");
+    if (q && *q) {
+        int64_t v = parse_bytes(q);
+        if (v > 0 && v <= (1 << 24))
+            cfg.queue_capacity = (uint32_t)v;
+        else
+            gctp_msg("GCTUNE_PROFILE_QUEUE=%s: not a record count in 1..16777216; using the default", q);
+    }
+    const char *sd = getenv("GCTUNE_SAMPLE_SEED");
+    if (sd && *sd)
+        cfg.seed = strtoull(sd, NULL, 0);
+    if (gct_profiler_start(&cfg) == 0)
+        atexit(stop_at_exit);
+}

@@ -1,0 +1,968 @@
+/* profiler/symbolize.c - the in-process symbolizer (symbolize.h).
+ *
+ * Owns, per gctp_symbolizer:
+ *   - segs: the live PT_LOAD segments of every loaded module, sorted by
+ *     start, rebuilt from dl_iterate_phdr by refresh().  An address is "in a
+ *     module" iff it lies in one of them; nothing else decides it, and no
+ *     looked-up address is ever dereferenced (only the loader's program
+ *     headers and the PT_NOTE contents of loaded objects are read).
+ *   - maps: the public mappings list, one entry per executable PT_LOAD
+ *     segment ever seen; append-only, so indices handed out stay valid.  A
+ *     live executable segment carries the index of its mapping.
+ *   - cache: open-addressing hash table, looked-up address (ip, or ip - 1
+ *     for a return address) -> result.  A found result is kept until a
+ *     module is unloaded (then the whole cache is dropped: the address may
+ *     now belong to something else); a not-found result is kept for the
+ *     generation of the module list it was computed with.
+ *   - strs: interned copies of every string handed out (function, file,
+ *     module, build-id), in chunks freed only by gctp_sym_free, so results
+ *     outlive libdwfl dropping an unloaded module.
+ *   - with libdw, a Dwfl reporting this process (dwfl_linux_proc_report),
+ *     re-reported whenever segs is rebuilt, whose debug files are searched
+ *     on the local disk only (find_debuginfo_local: never debuginfod); and
+ *     per Dwfl_Module a sorted index of its function symbols (symidx),
+ *     built at the first lookup in the module and dropped at every refresh
+ *     (its names point into libdwfl's copy of the module).  Names match
+ *     dwfl_module_addrinfo's but for the choice among aliases.
+ *
+ * Invariants: gen changes on every refresh; dl_adds/dl_subs are the
+ * loader's counters at the last refresh, so a cheap dl_iterate_phdr that
+ * stops at the first object tells whether anything was loaded or unloaded
+ * since.  backend_calls counts resolve() calls, the only place libdw (or
+ * dladdr) is asked about an address.  Memory comes from malloc only.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "symbolize.h"
+
+#include <dlfcn.h>
+#include <elf.h>
+#include <fcntl.h>
+#include <link.h>
+#include <limits.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+#include <unistd.h>
+
+/* GCTP_SYM_NO_LIBDW forces the dladdr backend (its own unit test). */
+#if defined(HAVE_LIBDW) && !defined(GCTP_SYM_NO_LIBDW)
+#define SYM_USE_LIBDW 1
+#include <elfutils/libdwfl.h>
+#endif
+
+/* ---- interned strings ---- */
+
+#define STR_CHUNK 65536
+
+struct str_chunk {
+    struct str_chunk *next;
+    size_t used, cap;
+    char data[];
+};
+
+struct strtab {
+    const char **slots;     /* cap slots, NULL = empty; cap a power of 2 */
+    size_t cap, n;
+    struct str_chunk *chunks;
+};
+
+/* ---- the cache ---- */
+
+struct centry {
+    uint64_t pc;
+    const char *function, *file, *module;
+    int line, mapping;
+    uint32_t gen;           /* refresh generation (for not-found results) */
+    uint8_t used, found;
+};
+
+/* ---- modules ---- */
+
+struct seg {
+    uint64_t lo, hi;        /* [lo, hi) */
+    uint64_t offset;        /* p_offset */
+    const char *path, *build_id;   /* interned */
+    int exec;
+    int mapping;            /* index in maps if exec, else -1 */
+};
+
+struct gctp_symbolizer {
+    struct seg *segs;
+    size_t nsegs;
+
+    gctp_mapping *maps;
+    int nmaps, capmaps;
+
+    struct centry *cache;
+    size_t cache_cap, cache_n;   /* cap a power of 2 */
+
+    struct strtab strs;
+
+    const char *exe;             /* interned readlink(/proc/self/exe) */
+    uint64_t vdso;               /* AT_SYSINFO_EHDR, 0 if none */
+    unsigned long long dl_adds, dl_subs;
+    int dl_counted;              /* the libc reports dlpi_adds/dlpi_subs */
+    uint32_t gen;
+
+    gctp_sym_stats stats;
+#ifdef SYM_USE_LIBDW
+    Dwfl *dwfl;                  /* NULL: dwfl_begin failed, dladdr only */
+    uint32_t dwfl_gen;           /* gen of the last re-report on a miss */
+    struct symidx *symidx;       /* per Dwfl_Module, built at first use */
+    size_t nsymidx, capsymidx;
+#endif
+};
+
+#ifdef SYM_USE_LIBDW
+/* A module's function symbols sorted by (lo, rank): binary search instead
+ * of dwfl_module_addrinfo, which scans the whole symbol table per call
+ * (150 us an address in libc with its debug symbols). */
+struct fsym {
+    uint64_t lo, hi;        /* [lo, hi) */
+    const char *name;       /* libdwfl's: valid until the next refresh */
+    uint32_t rank;          /* smaller is preferred among aliases */
+};
+
+struct symidx {
+    Dwfl_Module *mod;
+    struct fsym *syms;
+    uint64_t *maxend;       /* maxend[i] = max(syms[0..i].hi) */
+    size_t n;
+};
+#endif
+
+/* ---- strings ---- */
+
+static uint64_t hash_str(const char *p)
+{
+    uint64_t h = 0xcbf29ce484222325ull;          /* FNV-1a */
+    for (; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
+    return h;
+}
+
+static int strtab_grow(struct strtab *t)
+{
+    size_t ncap = t->cap ? t->cap * 2 : 256;
+    const char **ns = calloc(ncap, sizeof *ns);
+    if (!ns)
+        return -1;
+    for (size_t i = 0; i < t->cap; i++) {
+        const char *str = t->slots[i];
+        if (!str)
+            continue;
+        size_t j = hash_str(str) & (ncap - 1);
+        while (ns[j])
+            j = (j + 1) & (ncap - 1);
+        ns[j] = str;
+    }
+    free(t->slots);
+    t->slots = ns;
+    t->cap = ncap;
+    return 0;
+}
+
+static char *strtab_copy(struct strtab *t, const char *str, size_t len)
+{
+    struct str_chunk *c = t->chunks;
+    if (!c || c->cap - c->used < len + 1) {
+        size_t cap = len + 1 > STR_CHUNK ? len + 1 : STR_CHUNK;
+        c = malloc(sizeof *c + cap);
+        if (!c)
+            return NULL;
+        c->used = 0;
+        c->cap = cap;
+        /* A big string gets its own chunk behind the current one, which
+         * keeps its free space. */
+        if (t->chunks && cap > STR_CHUNK) {
+            c->next = t->chunks->next;
+            t->chunks->next = c;
+        } else {
+            c->next = t->chunks;
+            t->chunks = c;
+        }
+    }
+    char *p = c->data + c->used;
+    memcpy(p, str, len + 1);
+    c->used += len + 1;
+    return p;
+}
+
+/* The interned copy of str; NULL for NULL or when out of memory. */
+static const char *intern(gctp_symbolizer *s, const char *str)
+{
+    struct strtab *t = &s->strs;
+    if (!str)
+        return NULL;
+    if ((t->n + 1) * 2 > t->cap && strtab_grow(t) != 0)
+        return NULL;
+    size_t j = hash_str(str) & (t->cap - 1);
+    for (; t->slots[j]; j = (j + 1) & (t->cap - 1))
+        if (strcmp(t->slots[j], str) == 0)
+            return t->slots[j];
+    char *p = strtab_copy(t, str, strlen(str));
+    if (!p)
+        return NULL;
+    t->slots[j] = p;
+    t->n++;
+    return p;
+}
+
+static void strtab_free(struct strtab *t)
+{
+    while (t->chunks) {
+        struct str_chunk *next = t->chunks->next;
+        free(t->chunks);
+        t->chunks = next;
+    }
+    free(t->slots);
+}
+
+/* ---- cache ---- */
+
+static size_t hash_pc(uint64_t pc, size_t cap)
+{
+    uint64_t h = pc;                 /* murmur3's fmix64 */
+    h ^= h >> 33;
+    h *= 0xff51afd7ed558ccdull;
+    h ^= h >> 33;
+    h *= 0xc4ceb9fe1a85ec53ull;
+    h ^= h >> 33;
+    return (size_t)h & (cap - 1);
+}
+
+static struct centry *cache_find(gctp_symbolizer *s, uint64_t pc)
+{
+    if (!s->cache)
+        return NULL;
+    for (size_t j = hash_pc(pc, s->cache_cap);; j = (j + 1) & (s->cache_cap - 1)) {
+        struct centry *e = &s->cache[j];
+        if (!e->used)
+            return NULL;
+        if (e->pc == pc)
+            return e;
+    }
+}
+
+static int cache_grow(gctp_symbolizer *s)
+{
+    size_t ncap = s->cache_cap ? s->cache_cap * 2 : 1024;
+    struct centry *nc = calloc(ncap, sizeof *nc);
+    if (!nc)
+        return -1;
+    for (size_t i = 0; i < s->cache_cap; i++) {
+        if (!s->cache[i].used)
+            continue;
+        size_t j = hash_pc(s->cache[i].pc, ncap);
+        while (nc[j].used)
+            j = (j + 1) & (ncap - 1);
+        nc[j] = s->cache[i];
+    }
+    free(s->cache);
+    s->cache = nc;
+    s->cache_cap = ncap;
+    return 0;
+}
+
+/* Inserts or replaces; out of memory leaves the result uncached. */
+static void cache_put(gctp_symbolizer *s, const struct centry *e)
+{
+    struct centry *old = cache_find(s, e->pc);
+    if (old) {
+        *old = *e;
+        return;
+    }
+    if ((s->cache_n + 1) * 10 > s->cache_cap * 7 && cache_grow(s) != 0)
+        return;
+    size_t j = hash_pc(e->pc, s->cache_cap);
+    while (s->cache[j].used)
+        j = (j + 1) & (s->cache_cap - 1);
+    s->cache[j] = *e;
+    s->cache[j].used = 1;
+    s->cache_n++;
+}
+
+static void cache_clear(gctp_symbolizer *s)
+{
+    if (s->cache)
+        memset(s->cache, 0, s->cache_cap * sizeof *s->cache);
+    s->cache_n = 0;
+}
+
+/* ---- modules ---- */
+
+struct collect {
+    gctp_symbolizer *s;
+    struct seg *segs;
+    size_t n, cap;
+    int index;
+    int failed;
+    int counted;
+    unsigned long long adds, subs;
+};
+
+/* [lo, hi) lies inside the file-backed part of a PT_LOAD segment. */
+static int in_loaded_file(const struct dl_phdr_info *info, uint64_t lo, uint64_t hi)
+{
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && ph->p_vaddr <= lo && hi <= ph->p_vaddr + ph->p_filesz)
+            return 1;
+    }
+    return 0;
+}
+
+/* The NT_GNU_BUILD_ID note of a loaded object, read from its PT_NOTE
+ * segments in memory, as lowercase hex (interned); NULL if none. */
+static const char *read_build_id(gctp_symbolizer *s, const struct dl_phdr_info *info)
+{
+    static const char hexdigits[] = "0123456789abcdef";
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_NOTE || ph->p_memsz < sizeof(ElfW(Nhdr)))
+            continue;
+        if (!in_loaded_file(info, ph->p_vaddr, ph->p_vaddr + ph->p_memsz))
+            continue;
+        const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
+        size_t size = ph->p_memsz;
+        size_t align = ph->p_align == 8 ? 8 : 4;
+        size_t off = 0;
+        while (size - off >= sizeof(ElfW(Nhdr))) {
+            ElfW(Nhdr) nh;
+            memcpy(&nh, p + off, sizeof nh);
+            if (nh.n_namesz > size || nh.n_descsz > size)
+                break;
+            size_t name_off = off + sizeof nh;
+            size_t desc_off = name_off + ((nh.n_namesz + align - 1) & ~(align - 1));
+            if (desc_off > size || size - desc_off < nh.n_descsz)
+                break;
+            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+                memcmp(p + name_off, "GNU", 4) == 0 &&
+                nh.n_descsz > 0 && nh.n_descsz <= 64) {
+                char hex[129];
+                for (size_t k = 0; k < nh.n_descsz; k++) {
+                    hex[2 * k] = hexdigits[p[desc_off + k] >> 4];
+                    hex[2 * k + 1] = hexdigits[p[desc_off + k] & 15];
+                }
+                hex[2 * nh.n_descsz] = '\0';
+                return intern(s, hex);
+            }
+            off = desc_off + ((nh.n_descsz + align - 1) & ~(align - 1));
+            if (off >= size)
+                break;
+        }
+    }
+    return NULL;
+}
+
+/* dl_iterate_phdr callback: one loaded object's PT_LOAD segments.  Runs
+ * with the loader's lock held: plain malloc only, no dl* calls. */
+static int collect_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    struct collect *c = data;
+    gctp_symbolizer *s = c->s;
+    int index = c->index++;
+
+    if (c->failed)
+        return 1;
+    if (index == 0 && size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        c->counted = 1;
+        c->adds = info->dlpi_adds;
+        c->subs = info->dlpi_subs;
+    }
+
+    int is_vdso = 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_LOAD && ph->p_offset == 0 &&
+            s->vdso != 0 && info->dlpi_addr + ph->p_vaddr == s->vdso)
+            is_vdso = 1;
+    }
+    const char *path;
+    if (is_vdso)
+        path = intern(s, "[vdso]");
+    else if (info->dlpi_name && info->dlpi_name[0])
+        path = intern(s, info->dlpi_name);
+    else if (index == 0 && s->exe)
+        path = s->exe;
+    else
+        path = intern(s, "[unknown]");
+    if (!path) {
+        c->failed = 1;
+        return 1;
+    }
+    const char *build_id = read_build_id(s, info);
+
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type != PT_LOAD || ph->p_memsz == 0)
+            continue;
+        if (c->n == c->cap) {
+            size_t ncap = c->cap ? c->cap * 2 : 64;
+            struct seg *ns = realloc(c->segs, ncap * sizeof *ns);
+            if (!ns) {
+                c->failed = 1;
+                return 1;
+            }
+            c->segs = ns;
+            c->cap = ncap;
+        }
+        struct seg *g = &c->segs[c->n++];
+        g->lo = (uint64_t)info->dlpi_addr + ph->p_vaddr;
+        g->hi = g->lo + ph->p_memsz;
+        g->offset = ph->p_offset;
+        g->path = path;
+        g->build_id = build_id;
+        g->exec = (ph->p_flags & PF_X) != 0;
+        g->mapping = -1;
+    }
+    return 0;
+}
+
+static int seg_cmp(const void *a, const void *b)
+{
+    const struct seg *x = a, *y = b;
+    return x->lo < y->lo ? -1 : x->lo > y->lo;
+}
+
+/* The segment of segs[0..n) (sorted) containing pc, NULL if none. */
+static const struct seg *seg_find(const struct seg *segs, size_t n, uint64_t pc)
+{
+    size_t lo = 0, hi = n;           /* first segment with lo > pc */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (segs[mid].lo <= pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0 || pc >= segs[lo - 1].hi)
+        return NULL;
+    return &segs[lo - 1];
+}
+
+/* Index of a mapping for executable segment g: the one it had at the last
+ * refresh if the same object is still there, else a new entry. */
+static int mapping_for(gctp_symbolizer *s, const struct seg *g)
+{
+    const struct seg *old = seg_find(s->segs, s->nsegs, g->lo);
+    if (old && old->mapping >= 0 && old->lo == g->lo && old->hi == g->hi &&
+        old->offset == g->offset && old->path == g->path && old->build_id == g->build_id)
+        return old->mapping;
+    if (s->nmaps == s->capmaps) {
+        int ncap = s->capmaps ? s->capmaps * 2 : 32;
+        gctp_mapping *nm = realloc(s->maps, (size_t)ncap * sizeof *nm);
+        if (!nm)
+            return -1;
+        s->maps = nm;
+        s->capmaps = ncap;
+    }
+    gctp_mapping *m = &s->maps[s->nmaps];
+    m->path = g->path;
+    m->build_id = g->build_id;
+    m->start = g->lo;
+    m->end = g->hi;
+    m->file_offset = g->offset;
+    return s->nmaps++;
+}
+
+#ifdef SYM_USE_LIBDW
+/* ---- libdw: finding debug files ----
+ *
+ * dwfl_standard_find_debuginfo ends with debuginfod, and merely trying it
+ * makes libdwfl 0.188 dlopen libdebuginfod and its ~30 dependencies
+ * (libcurl, gnutls, krb5...) into the profiled process, and fetch over the
+ * network when DEBUGINFOD_URLS is set.  This callback searches the local
+ * disk only: the build-id tree of the debuginfo path
+ * (/usr/lib/debug/.build-id/xx/yyyy.debug: Debian's -dbg and -dbgsym
+ * packages, dwz files), then the .gnu_debuglink file next to the module,
+ * in its .debug/ directory and under /usr/lib/debug, checked by CRC. */
+
+/* The CRC-32 (as in .gnu_debuglink) of the file open at fd is crc. */
+static int crc_matches(int fd, uint32_t crc)
+{
+    enum { BUF = 65536 };
+    uint32_t table[256];
+    for (uint32_t i = 0; i < 256; i++) {
+        uint32_t c = i;
+        for (int k = 0; k < 8; k++)
+            c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+        table[i] = c;
+    }
+    unsigned char *buf = malloc(BUF);
+    if (!buf)
+        return 0;
+    uint32_t c = 0xffffffffu;
+    off_t off = 0;
+    ssize_t n;
+    while ((n = pread(fd, buf, BUF, off)) > 0) {
+        for (ssize_t i = 0; i < n; i++)
+            c = table[(c ^ buf[i]) & 0xff] ^ (c >> 8);
+        off += n;
+    }
+    free(buf);
+    return n == 0 && ~c == crc;
+}
+
+/* Opens dir + mid + name if its CRC is crc; sets *path (malloc'd). */
+static int try_debuglink(const char *dir, const char *mid, const char *name,
+                         uint32_t crc, char **path)
+{
+    size_t len = strlen(dir) + strlen(mid) + strlen(name) + 2;
+    char *p = malloc(len);
+    if (!p)
+        return -1;
+    snprintf(p, len, "%s%s/%s", dir, mid, name);
+    int fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd >= 0 && crc_matches(fd, crc)) {
+        *path = p;
+        return fd;
+    }
+    if (fd >= 0)
+        close(fd);
+    free(p);
+    return -1;
+}
+
+/* Separate debug files of the system's own libraries (libc6-dbg and other
+ * -dbgsym packages) are large: loading libc's takes 0.1 to 0.6 s, which a
+ * short profiled run would pay at exit for line numbers inside libc that
+ * nobody tuning an allocation site needs.  So modules under the system
+ * library directories use their own symbol tables only, unless
+ * GCTUNE_SYSTEM_DEBUGINFO=1. */
+static int system_module(const char *file_name)
+{
+    static int all = -1;
+    if (all < 0) {
+        const char *e = getenv("GCTUNE_SYSTEM_DEBUGINFO");
+        all = e && strcmp(e, "1") == 0;
+    }
+    if (all || !file_name)
+        return 0;
+    static const char *const dirs[] = { "/lib/", "/lib64/", "/usr/lib/", "/usr/lib64/" };
+    for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+        if (strncmp(file_name, dirs[i], strlen(dirs[i])) == 0)
+            return 1;
+    return 0;
+}
+
+static int find_debuginfo_local(Dwfl_Module *mod, void **userdata, const char *modname,
+                                Dwarf_Addr base, const char *file_name,
+                                const char *debuglink_file, GElf_Word debuglink_crc,
+                                char **debuginfo_file_name)
+{
+    if (system_module(file_name))
+        return -1;
+    int fd = dwfl_build_id_find_debuginfo(mod, userdata, modname, base, file_name,
+                                          debuglink_file, debuglink_crc,
+                                          debuginfo_file_name);
+    if (fd >= 0 || !file_name || file_name[0] != '/' || !debuglink_file ||
+        !debuglink_file[0] || strchr(debuglink_file, '/') || debuglink_crc == 0)
+        return fd;
+    char *real = realpath(file_name, NULL);
+    const char *files[2] = { file_name, real };
+    for (int f = 0; f < 2 && fd < 0; f++) {
+        if (!files[f] || (f == 1 && strcmp(files[0], files[1]) == 0))
+            continue;
+        const char *slash = strrchr(files[f], '/');
+        char dir[PATH_MAX];
+        size_t dlen = (size_t)(slash - files[f]);
+        if (dlen >= sizeof dir)
+            continue;
+        memcpy(dir, files[f], dlen);
+        dir[dlen] = '\0';
+        static const char *const mids[] = { "", "/.debug" };
+        for (int m = 0; m < 2 && fd < 0; m++)
+            fd = try_debuglink(dir, mids[m], debuglink_file, debuglink_crc,
+                               debuginfo_file_name);
+        if (fd < 0)
+            fd = try_debuglink("/usr/lib/debug", dir, debuglink_file, debuglink_crc,
+                               debuginfo_file_name);
+    }
+    free(real);
+    return fd;
+}
+
+static char *dwfl_debuginfo_path;    /* NULL: the default, /usr/lib/debug */
+static const Dwfl_Callbacks dwfl_callbacks = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = find_debuginfo_local,
+    .debuginfo_path = &dwfl_debuginfo_path,
+};
+
+/* ---- libdw: function symbols ---- */
+
+/* Among symbols at one address: global, then weak, then local; a
+ * function before an untyped label; fewer leading underscores ("malloc"
+ * before "__libc_malloc"); shorter. */
+static uint32_t sym_rank(const GElf_Sym *sym, const char *name)
+{
+    uint32_t bind = GELF_ST_BIND(sym->st_info) == STB_GLOBAL ? 0
+                  : GELF_ST_BIND(sym->st_info) == STB_WEAK ? 1 : 2;
+    uint32_t notype = GELF_ST_TYPE(sym->st_info) == STT_NOTYPE;
+    uint32_t under = 0;
+    while (name[under] == '_' && under < 15)
+        under++;
+    size_t len = strlen(name);
+    return bind << 28 | notype << 27 | under << 20 | (uint32_t)(len < 0xfffff ? len : 0xfffff);
+}
+
+static int fsym_cmp(const void *a, const void *b)
+{
+    const struct fsym *x = a, *y = b;
+    if (x->lo != y->lo)
+        return x->lo < y->lo ? -1 : 1;
+    if (x->rank != y->rank)
+        return x->rank < y->rank ? -1 : 1;
+    return strcmp(x->name, y->name);
+}
+
+/* The function symbols of mod (none if it has no symbol table). */
+static int symidx_build(Dwfl_Module *mod, struct symidx *x)
+{
+    *x = (struct symidx){ .mod = mod };
+    int n = dwfl_module_getsymtab(mod);
+    if (n <= 0)
+        return 0;
+    x->syms = malloc((size_t)n * sizeof *x->syms);
+    if (!x->syms)
+        return -1;
+    for (int i = 0; i < n; i++) {
+        GElf_Sym sym;
+        GElf_Addr addr;
+        GElf_Word shndx;
+        const char *name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, NULL, NULL);
+        if (!name || !name[0] || shndx == SHN_UNDEF || shndx == SHN_ABS ||
+            shndx == (GElf_Word)-1)
+            continue;
+        int type = GELF_ST_TYPE(sym.st_info);
+        if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE)
+            continue;
+        struct fsym *f = &x->syms[x->n++];
+        f->lo = addr;
+        f->hi = addr + sym.st_size;
+        f->name = name;
+        f->rank = sym_rank(&sym, name);
+    }
+    if (x->n == 0)
+        return 0;
+    qsort(x->syms, x->n, sizeof *x->syms, fsym_cmp);
+    /* A size-less symbol (assembly without .size, labels) extends to the
+     * next symbol or the end of its section, as in libdwfl's lookup; an
+     * untyped one only in code. */
+    for (size_t i = 0, next = 0; i < x->n; i++) {
+        struct fsym *f = &x->syms[i];
+        if (f->hi != f->lo)
+            continue;
+        while (next < x->n && x->syms[next].lo <= f->lo)
+            next++;
+        Dwarf_Addr rel = f->lo, bias;
+        Elf_Scn *scn = dwfl_module_address_section(mod, &rel, &bias);
+        GElf_Shdr shdr;
+        if (!scn || !gelf_getshdr(scn, &shdr) ||
+            ((f->rank >> 27 & 1) && !(shdr.sh_flags & SHF_EXECINSTR)))
+            continue;                    /* stays empty: never matches */
+        uint64_t end = f->lo - rel + shdr.sh_size;
+        if (next < x->n && x->syms[next].lo < end)
+            end = x->syms[next].lo;
+        f->hi = end;
+    }
+    x->maxend = malloc(x->n * sizeof *x->maxend);
+    if (!x->maxend) {
+        free(x->syms);
+        *x = (struct symidx){ .mod = mod };
+        return -1;
+    }
+    uint64_t m = 0;
+    for (size_t i = 0; i < x->n; i++)
+        x->maxend[i] = m = x->syms[i].hi > m ? x->syms[i].hi : m;
+    return 0;
+}
+
+/* The innermost function symbol containing pc, the best ranked of its
+ * aliases; NULL if none. */
+static const char *symidx_find(const struct symidx *x, uint64_t pc)
+{
+    size_t lo = 0, hi = x->n;            /* first symbol with lo > pc */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (x->syms[mid].lo <= pc)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    /* maxend stops the walk down once nothing below can contain pc. */
+    for (size_t i = lo; i > 0 && x->maxend[i - 1] > pc; i--) {
+        const struct fsym *f = &x->syms[i - 1];
+        if (pc < f->hi) {
+            while (f > x->syms && f[-1].lo == f->lo && pc < f[-1].hi)
+                f--;
+            return f->name;
+        }
+    }
+    return NULL;
+}
+
+static const char *dw_function(gctp_symbolizer *s, Dwfl_Module *mod, uint64_t pc)
+{
+    struct symidx *x = NULL;
+    for (size_t i = 0; i < s->nsymidx; i++)
+        if (s->symidx[i].mod == mod) {
+            x = &s->symidx[i];
+            break;
+        }
+    if (!x) {
+        if (s->nsymidx == s->capsymidx) {
+            size_t ncap = s->capsymidx ? s->capsymidx * 2 : 16;
+            struct symidx *n = realloc(s->symidx, ncap * sizeof *n);
+            if (!n)
+                return NULL;
+            s->symidx = n;
+            s->capsymidx = ncap;
+        }
+        x = &s->symidx[s->nsymidx];
+        if (symidx_build(mod, x) != 0)
+            return NULL;
+        s->nsymidx++;
+    }
+    return symidx_find(x, pc);
+}
+
+static void symidx_clear(gctp_symbolizer *s)
+{
+    for (size_t i = 0; i < s->nsymidx; i++) {
+        free(s->symidx[i].syms);
+        free(s->symidx[i].maxend);
+    }
+    s->nsymidx = 0;
+}
+
+/* Re-reports the process's modules; libdwfl keeps the modules (and their
+ * loaded symbol and line tables) that are still there.  The symbol indices
+ * point into modules that may go: rebuilt on demand. */
+static void dwfl_reload(gctp_symbolizer *s)
+{
+    symidx_clear(s);
+    if (!s->dwfl)
+        return;
+    dwfl_report_begin(s->dwfl);
+    dwfl_linux_proc_report(s->dwfl, getpid());   /* failure: fewer modules */
+    dwfl_report_end(s->dwfl, NULL, NULL);
+}
+#endif
+
+/* Rebuilds segs (and the Dwfl) from the loaded objects.  0, or -1 out of
+ * memory (the previous state is kept). */
+static int refresh(gctp_symbolizer *s)
+{
+    struct collect c = { .s = s };
+    dl_iterate_phdr(collect_cb, &c);
+    if (c.failed) {
+        free(c.segs);
+        return -1;
+    }
+    qsort(c.segs, c.n, sizeof *c.segs, seg_cmp);
+    for (size_t i = 0; i < c.n; i++)
+        if (c.segs[i].exec)
+            c.segs[i].mapping = mapping_for(s, &c.segs[i]);
+
+    int unloaded = s->gen != 0 && (!c.counted || c.subs != s->dl_subs);
+    free(s->segs);
+    s->segs = c.segs;
+    s->nsegs = c.n;
+    s->dl_counted = c.counted;
+    s->dl_adds = c.adds;
+    s->dl_subs = c.subs;
+    s->gen++;
+    s->stats.refreshes++;
+    if (unloaded)
+        cache_clear(s);
+#ifdef SYM_USE_LIBDW
+    dwfl_reload(s);
+#endif
+    return 0;
+}
+
+static int count_cb(struct dl_phdr_info *info, size_t size, void *data)
+{
+    struct collect *c = data;
+    if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+        c->counted = 1;
+        c->adds = info->dlpi_adds;
+        c->subs = info->dlpi_subs;
+    }
+    return 1;                        /* the first object is enough */
+}
+
+/* Refreshes if anything was loaded or unloaded since the last refresh. */
+static void sync_modules(gctp_symbolizer *s)
+{
+    struct collect c = { .s = s };
+    dl_iterate_phdr(count_cb, &c);
+    if (c.counted && s->dl_counted && c.adds == s->dl_adds && c.subs == s->dl_subs)
+        return;
+    refresh(s);                      /* out of memory: try again next miss */
+}
+
+/* ---- symbolization ---- */
+
+/* Fills e->function, file, line for pc, which lies in a loaded module. */
+static void resolve(gctp_symbolizer *s, uint64_t pc, struct centry *e)
+{
+    const char *function = NULL, *file = NULL;
+    int line = 0;
+
+    s->stats.backend_calls++;
+#ifdef SYM_USE_LIBDW
+    Dwfl_Module *mod = s->dwfl ? dwfl_addrmodule(s->dwfl, pc) : NULL;
+    if (!mod && s->dwfl && s->dwfl_gen != s->gen) {
+        /* /proc/self/maps was read while another thread was in dlopen:
+         * read it again, once per generation of the module list. */
+        s->dwfl_gen = s->gen;
+        dwfl_reload(s);
+        mod = dwfl_addrmodule(s->dwfl, pc);
+    }
+    if (mod) {
+        function = dw_function(s, mod, pc);
+        Dwfl_Line *ln = dwfl_module_getsrc(mod, pc);
+        if (ln) {
+            int lineno = 0;
+            file = dwfl_lineinfo(ln, NULL, &lineno, NULL, NULL, NULL);
+            if (file)
+                line = lineno > 0 ? lineno : 0;
+        }
+    }
+#endif
+    if (!function) {
+        /* glibc's dladdr names a symbol only if it contains pc. */
+        Dl_info di;
+        if (dladdr((void *)(uintptr_t)pc, &di) && di.dli_sname && di.dli_saddr)
+            function = di.dli_sname;
+    }
+    e->function = intern(s, function);
+    e->file = intern(s, file);
+    e->line = e->file ? line : 0;
+}
+
+static void fill(gctp_sym *out, const struct centry *e)
+{
+    out->function = e->function;
+    out->file = e->file;
+    out->line = e->line;
+    out->module = e->module;
+    out->mapping = e->mapping;
+}
+
+int gctp_sym_lookup(gctp_symbolizer *s, uint64_t ip, int is_return_address, gctp_sym *out)
+{
+    static const gctp_sym none = { NULL, NULL, 0, NULL, -1 };
+    *out = none;
+    if (!s)
+        return -1;
+    s->stats.lookups++;
+    uint64_t pc = is_return_address ? ip - 1 : ip;
+
+    struct centry *e = cache_find(s, pc);
+    if (e && e->found) {
+        s->stats.cache_hits++;
+        fill(out, e);
+        return 0;
+    }
+    if (e) {                         /* not found when the list had gen */
+        uint32_t gen = e->gen;
+        sync_modules(s);
+        if (gen == s->gen) {
+            s->stats.cache_hits++;
+            return -1;
+        }
+    } else {
+        sync_modules(s);
+    }
+
+    struct centry n = { .pc = pc, .gen = s->gen, .mapping = -1 };
+    const struct seg *g = seg_find(s->segs, s->nsegs, pc);
+    if (g) {
+        n.found = 1;
+        n.module = g->path;
+        n.mapping = g->mapping;
+        resolve(s, pc, &n);
+    }
+    cache_put(s, &n);
+    if (!n.found)
+        return -1;
+    fill(out, &n);
+    return 0;
+}
+
+int gctp_sym_mappings(gctp_symbolizer *s, const gctp_mapping **out)
+{
+    if (!s) {
+        *out = NULL;
+        return 0;
+    }
+    sync_modules(s);
+    *out = s->maps;
+    return s->nmaps;
+}
+
+void gctp_sym_get_stats(const gctp_symbolizer *s, gctp_sym_stats *out)
+{
+    static const gctp_sym_stats zero;
+    *out = s ? s->stats : zero;
+}
+
+const char *gctp_sym_backend(void)
+{
+#ifdef SYM_USE_LIBDW
+    return "libdw";
+#else
+    return "dladdr";
+#endif
+}
+
+gctp_symbolizer *gctp_sym_new(void)
+{
+    gctp_symbolizer *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
+        s->exe = intern(s, exe);
+    }
+    s->vdso = getauxval(AT_SYSINFO_EHDR);
+#ifdef SYM_USE_LIBDW
+    s->dwfl = dwfl_begin(&dwfl_callbacks);   /* NULL: names from dladdr */
+#endif
+    if (refresh(s) != 0) {
+        gctp_sym_free(s);
+        return NULL;
+    }
+    return s;
+}
+
+void gctp_sym_free(gctp_symbolizer *s)
+{
+    if (!s)
+        return;
+#ifdef SYM_USE_LIBDW
+    symidx_clear(s);
+    free(s->symidx);
+    if (s->dwfl)
+        dwfl_end(s->dwfl);
+#endif
+    free(s->segs);
+    free(s->maps);
+    free(s->cache);
+    strtab_free(&s->strs);
+    free(s);
+}
