@@ -115,6 +115,20 @@ static void print_text(FILE *o, const rm_run *run, size_t top, int stacks)
                    "below are too low by about %s\n", (long long)run->dropped_samples,
                 cli_fmt_pct(b, (double)run->dropped_samples /
                                    ((double)run->dropped_samples + (double)run->samples)));
+    if (run->dropped_frees != RM_NONE && run->dropped_frees > 0)
+        fprintf(o, "  WARNING: %lld frees of sampled objects were dropped: in-use estimates "
+                   "are too high\n", (long long)run->dropped_frees);
+    if (run->dropped_gc_cycles != RM_NONE && run->dropped_gc_cycles > 0)
+        fprintf(o, "  WARNING: %lld GC cycles were dropped: the GC figures miss them\n",
+                (long long)run->dropped_gc_cycles);
+    if (run->dropped_tuner_events != RM_NONE && run->dropped_tuner_events > 0)
+        fprintf(o, "  WARNING: %lld tuner decisions were dropped\n",
+                (long long)run->dropped_tuner_events);
+    if (run->capabilities)
+        fprintf(o, "  %-18s %s\n", "capabilities", run->capabilities);
+    if (!rm_has_frees(run))
+        fprintf(o, "  NOTE: the backend does not report frees: in-use figures count every "
+                   "sampled object as live\n");
     if (rm_empty(run))
         fprintf(o, "  NOTE: empty run: no samples, no GC cycles, no heap series\n");
 
@@ -333,6 +347,9 @@ static void print_json(FILE *o, const rm_run *run, size_t top)
     json_int(&w, "samples", run->samples);
     json_int(&w, "dropped_samples", run->dropped_samples == RM_NONE ? 0 : run->dropped_samples);
     json_int_or_null(&w, "dropped_frees", run->dropped_frees);
+    json_int_or_null(&w, "dropped_gc_cycles", run->dropped_gc_cycles);
+    json_int_or_null(&w, "dropped_tuner_events", run->dropped_tuner_events);
+    json_bool(&w, "has_frees", rm_has_frees(run));
     if (run->clean_exit == RM_NONE)
         json_null(&w, "clean_exit");
     else
@@ -433,6 +450,26 @@ static void print_json(FILE *o, const rm_run *run, size_t top)
                  "estimates are too low", (long long)run->dropped_samples);
         json_string(&w, NULL, msg);
     }
+    if (run->dropped_frees != RM_NONE && run->dropped_frees > 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%lld frees were dropped: in-use estimates are too high",
+                 (long long)run->dropped_frees);
+        json_string(&w, NULL, msg);
+    }
+    if (run->dropped_gc_cycles != RM_NONE && run->dropped_gc_cycles > 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%lld GC cycles were dropped", (long long)run->dropped_gc_cycles);
+        json_string(&w, NULL, msg);
+    }
+    if (run->dropped_tuner_events != RM_NONE && run->dropped_tuner_events > 0) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%lld tuner decisions were dropped",
+                 (long long)run->dropped_tuner_events);
+        json_string(&w, NULL, msg);
+    }
+    if (!rm_has_frees(run))
+        json_string(&w, NULL, "the backend does not report frees: in-use figures count every "
+                              "sampled object as live");
     if (rm_empty(run))
         json_string(&w, NULL, "empty run: no samples, no GC cycles, no heap series");
     json_end_array(&w);

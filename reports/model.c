@@ -138,6 +138,8 @@ static int load_meta(gcts_db *db, rm_run *run)
         else if (!strcmp(k, "dropped_samples")) run->dropped_samples = parse_i64(v);
         else if (!strcmp(k, "dropped_frees")) run->dropped_frees = parse_i64(v);
         else if (!strcmp(k, "clean_exit")) run->clean_exit = parse_i64(v);
+        else if (!strcmp(k, "dropped_gc_cycles")) run->dropped_gc_cycles = parse_i64(v);
+        else if (!strcmp(k, "dropped_tuner_events")) run->dropped_tuner_events = parse_i64(v);
         else if (!strcmp(k, "gogc")) {
             if (!strcmp(v, "off"))
                 add_seen(run->gogc_seen, &run->ngogc, -1);
@@ -691,6 +693,7 @@ int rm_load(gcts_db *db, rm_run *run)
     run->schema_version = gcts_schema_version(db);
     run->pid = run->sample_rate = run->start_time_ns = run->duration_ns = RM_NONE;
     run->dropped_samples = run->dropped_frees = run->clean_exit = RM_NONE;
+    run->dropped_gc_cycles = run->dropped_tuner_events = RM_NONE;
     run->pause_p50 = run->pause_p90 = run->pause_p99 = run->pause_max = RM_NONE;
     run->pause_total = RM_NONE;
     run->gc_cpu_fraction = NAN;
@@ -745,6 +748,22 @@ void rm_free(rm_run *run)
     }
     free(run->mappings);
     memset(run, 0, sizeof *run);
+}
+
+int rm_has_frees(const rm_run *run)
+{
+    if (!run->capabilities)
+        return 1;
+    const char *p = run->capabilities;
+    size_t n = strlen("frees");
+    while ((p = strstr(p, "frees")) != NULL) {
+        int start = p == run->capabilities || p[-1] == ' ' || p[-1] == ',';
+        int end = p[n] == 0 || p[n] == ' ' || p[n] == ',';
+        if (start && end)
+            return 1;
+        p += n;
+    }
+    return 0;
 }
 
 int rm_empty(const rm_run *run)

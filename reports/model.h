@@ -80,6 +80,7 @@ typedef struct rm_run {
     int argc;
     int64_t pid, sample_rate, start_time_ns, duration_ns;
     int64_t dropped_samples, dropped_frees, clean_exit;
+    int64_t dropped_gc_cycles, dropped_tuner_events;
     int64_t samples;                /* rows of samples */
     int64_t end_ns;                 /* T of the leak windows */
     /* gc */
@@ -124,6 +125,10 @@ void rm_free(rm_run *run);
  * applied again); the stack and stack_id of the largest one stand for the
  * group.  Totals do not change. */
 void rm_group_by_function(rm_run *run);
+
+/* 0 when meta.capabilities is present and lacks "frees" (the backend does
+ * not report frees: every sampled object looks live), else 1. */
+int rm_has_frees(const rm_run *run);
 
 /* 1 when the run has no samples, no GC cycles and no heap series. */
 int rm_empty(const rm_run *run);

@@ -30,12 +30,40 @@ if ! "$top_builddir/tests/cli/mkfixture" "$fx"; then
     exit 1
 fi
 
+# ---- a run recorded now by the profiler: examples/hello ----
+recorded=""
+hello="$top_builddir/examples/hello"
+if [ -x "$hello" ]; then
+    GCTUNE_PROFILE="$fx/recorded.sqlite" GCTUNE_SAMPLE_RATE=65536 "$hello" >"$tmp/hello.out" 2>&1
+    eq "recording examples/hello with GCTUNE_PROFILE" $? 0
+    [ -f "$fx/recorded.sqlite" ] && recorded="$fx/recorded.sqlite"
+else
+    echo "note: $hello is not built: no run recorded now"
+fi
+
 # ---- generic checks on every run database ----
 for db in "$fx/basic.sqlite" "$fx/tuner.sqlite" "$fx/dropped.sqlite" "$fx/empty.sqlite" \
-          "$top_srcdir"/tests/fixtures/db/*.sqlite; do
+          $recorded "$top_srcdir"/tests/fixtures/db/*.sqlite; do
     [ -f "$db" ] || continue
     check_db "$db"
 done
+
+# ---- the recorded run: estimates against what the program counted ----
+if [ -n "$recorded" ]; then
+    echo "== recorded run: $(grep 'allocated' "$tmp/hello.out")"
+    "$GCTUNE" analyze --json "$recorded" >"$tmp/r.json"
+    eq "recorded: backend" "$(jget "$tmp/r.json" '$.run.backend')" libgc
+    eq "recorded: source" "$(jget "$tmp/r.json" '$.run.source')" profiler
+    # "hello: allocated 1027.1 MiB in total, ..." (gc_stats.total_alloc)
+    true_alloc=$(sed -n 's/.*allocated \([0-9.]*\) MiB in total.*/\1/p' "$tmp/hello.out" |
+                 awk '{ printf "%.0f", $1 * 1048576 }')
+    est=$(jget "$tmp/r.json" '$.heap.alloc_bytes')
+    # ~16,000 samples: the relative standard error is about 1%; allow 10%
+    near "recorded: estimated allocated bytes vs gc_stats.total_alloc" "$est" "$true_alloc" \
+        "$((true_alloc / 10))"
+    cycles=$(sed -n 's/.* \([0-9]*\) collections.*/\1/p' "$tmp/hello.out")
+    eq "recorded: gc.cycles vs the program's count" "$(jget "$tmp/r.json" '$.gc.cycles')" "$cycles"
+fi
 
 # ---- known by construction (mkfixture.c) ----
 echo "== fixtures: values known by construction"

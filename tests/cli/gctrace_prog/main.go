@@ -4,16 +4,18 @@
 //
 // Keeps a few MiB live in a ring and allocates garbage in 32 KiB chunks,
 // enough for the pacer to run a few dozen cycles, then forces one cycle
-// with runtime.GC().  Its own stderr lines are written only before the
-// first and after the last cycle: the runtime prints a trace line in
-// pieces, and a write from the program in between splits it (the test
-// checks that case with a synthetic file and --lenient).
+// with runtime.GC().  Its own stderr line is written before the first
+// cycle only: the runtime prints a trace line in pieces, a write from the
+// program in between splits it, and the line of the cycle runtime.GC()
+// waits for can still be in the middle of printing when it returns (the
+// test checks a split line with a synthetic file and --lenient).
 package main
 
 import (
 	"fmt"
 	"os"
 	"runtime"
+	"time"
 )
 
 var sink []byte
@@ -28,6 +30,8 @@ func main() {
 		sink = make([]byte, 16<<10)
 	}
 	runtime.GC()
-	fmt.Fprintln(os.Stderr, "gctrace_prog: done")
+	// Let the runtime finish printing the trace line of that cycle before
+	// the process exits (it can still be printing when GC returns).
+	time.Sleep(200 * time.Millisecond)
 	fmt.Println("gctrace_prog: done", len(live))
 }
