@@ -1,0 +1,149 @@
+/* reports/commands.c - the command table of `gctune` and its dispatcher
+ * (gctune_main): `gctune --help`, `gctune --version`, `gctune CMD ...`,
+ * `gctune help CMD`.  A new subcommand is one file with its cmd_* function
+ * (declared in cli.h) plus one row here. */
+#include "reports/cli.h"
+
+#include <string.h>
+
+static const char analyze_usage[] =
+    "usage: gctune analyze [--json] [--top N] [--stacks] [--by stack|function] run.sqlite\n"
+    "\n"
+    "Summarizes a run on one screen: the run (program, argv, backend, duration,\n"
+    "sample rate, samples, dropped samples), the GC (cycles, GC CPU fraction,\n"
+    "stop-the-world pauses p50/p90/p99/max/total, heap goal range, GOGC and memory\n"
+    "limits seen), the heap (peak heap_alloc, peak RSS, final in-use), the top\n"
+    "allocation sites by allocated and by in-use bytes, leak suspects and the\n"
+    "tuner's decisions.\n"
+    "\n"
+    "A site is a distinct call stack, shown by its leaf function and file:line\n"
+    "(--by function: a leaf function, its stacks merged).\n"
+    "Bytes and objects are unbiased estimates from the samples (each sample of\n"
+    "size s taken at rate r stands for 1/(1-exp(-s/r)) objects).\n"
+    "Leak suspects: the run is split into 10 equal time windows; a site is a\n"
+    "suspect when its in-use bytes rose in at least 8 of them, it still holds at\n"
+    "least 25% of the bytes it allocated at the end, and it has at least 10\n"
+    "samples.\n"
+    "\n"
+    "options:\n"
+    "  --json       print one JSON object (keys: see docs/cli.md)\n"
+    "  --top N      sites per list (default 10, 0 = all)\n"
+    "  --stacks     print the callers of each site under it\n"
+    "  --by KIND    stack (default): a site is a call stack; function: a site\n"
+    "               is a leaf function (name and file), its stacks merged\n"
+    "  -h, --help   this help\n"
+    "\n"
+    "exit status: 0 success (an empty run too, with a warning on stderr),\n"
+    "1 unreadable or invalid database, 2 usage error.\n";
+
+static const char export_usage[] =
+    "usage: gctune export --format pprof|folded|csv [-o FILE] [--value TYPE] run.sqlite\n"
+    "\n"
+    "Writes the samples of a run in another tool's format (to stdout by default):\n"
+    "  pprof   gzipped profile.proto heap profile with Go's four sample types\n"
+    "          alloc_objects/count, alloc_space/bytes, inuse_objects/count,\n"
+    "          inuse_space/bytes (for go tool pprof, speedscope, Pyroscope, Parca);\n"
+    "          one sample per site, values as `gctune analyze` estimates them\n"
+    "  folded  one line per site, `outermost;...;leaf VALUE`, for flamegraph.pl\n"
+    "          and speedscope; VALUE is the --value type (sites of value 0 omitted)\n"
+    "  csv     one row per sample with its leaf function, file and line\n"
+    "\n"
+    "options:\n"
+    "  -f, --format FMT   pprof, folded or csv (required)\n"
+    "  -o, --output FILE  output file (default: stdout; '-' is stdout)\n"
+    "  --value TYPE       folded only: alloc_space (default), alloc_objects,\n"
+    "                     inuse_space or inuse_objects\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "exit status: 0 success, 1 unreadable database or write error, 2 usage error.\n";
+
+static const char import_usage[] =
+    "usage: gctune import gctrace [-o out.sqlite] [--backend NAME] [--lenient] FILE|-\n"
+    "\n"
+    "Reads the GC trace lines a Go program prints with GODEBUG=gctrace=1 (libgc\n"
+    "prints the same format) from FILE or standard input ('-') into the\n"
+    "gc_cycles table of a new run database, so that `gctune analyze` works on\n"
+    "Go programs too.  Lines that are not gctrace lines (program output, scvg\n"
+    "lines) are ignored; a malformed gctrace line is an error, or with --lenient\n"
+    "a warning (the program's own stderr output can split a trace line in two).\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE  the database to create (replaced if it exists);\n"
+    "                     default FILE.sqlite, or gctrace.sqlite for stdin\n"
+    "  --backend NAME     meta.backend of the run (default: go)\n"
+    "  --lenient          skip malformed gctrace lines, one warning line each on\n"
+    "                     stderr (counted in meta.gctrace_skipped_lines)\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "exit status: 0 success, 1 unreadable input, a malformed gctrace line\n"
+    "(without --lenient), no gctrace line at all or database error (no database\n"
+    "is left behind), 2 usage error.\n";
+
+static const char diff_usage[] =
+    "usage: gctune diff [--json] [--top N] base.sqlite new.sqlite\n"
+    "\n"
+    "Compares two runs: GC summary (cycles, GC CPU fraction, pauses, peak heap,\n"
+    "peak RSS, allocated and in-use totals) and per-site changes in allocated\n"
+    "and in-use bytes.  Sites are matched by the function names of their stacks\n"
+    "(addresses differ between runs); sites with the same names are merged.\n"
+    "Sites are listed by the size of their change in allocated bytes.\n"
+    "\n"
+    "options:\n"
+    "  --json       print one JSON object (keys: see docs/cli.md)\n"
+    "  --top N      sites listed (default 10, 0 = all)\n"
+    "  -h, --help   this help\n"
+    "\n"
+    "exit status: 0 success, 1 unreadable or invalid database, 2 usage error.\n";
+
+const cli_command cli_commands[] = {
+    { "analyze", "summarize a run: GC, heap, top allocation sites, leak suspects",
+      analyze_usage, cmd_analyze },
+    { "export", "write a run as pprof, folded stacks or CSV", export_usage, cmd_export },
+    { "import", "read Go gctrace output into a run database", import_usage, cmd_import },
+    { "diff", "compare two runs: GC summary and per-site changes", diff_usage, cmd_diff },
+    { NULL, NULL, NULL, NULL },
+};
+
+static void main_help(FILE *o)
+{
+    fprintf(o, "usage: gctune COMMAND [OPTIONS] ARGS...\n\n"
+               "Analyzes the run databases of the gctune heap profiler and GC traces.\n\n"
+               "commands:\n");
+    for (const cli_command *c = cli_commands; c->name; c++)
+        fprintf(o, "  %-10s %s\n", c->name, c->summary);
+    fprintf(o, "\n'gctune COMMAND --help' describes a command.\n"
+               "options: -h, --help (this help), --version\n"
+               "exit status: 0 success, 1 runtime failure, 2 usage error.\n");
+}
+
+int gctune_main(int argc, char **argv)
+{
+    if (argc < 2)
+        return cli_usage(NULL, "missing command");
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        main_help(stdout);
+        return CLI_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("gctune %s\n", PACKAGE_VERSION);
+        return CLI_OK;
+    }
+    if (!strcmp(cmd, "help")) {
+        if (argc < 3) {
+            main_help(stdout);
+            return CLI_OK;
+        }
+        cmd = argv[2];
+        for (const cli_command *c = cli_commands; c->name; c++)
+            if (!strcmp(c->name, cmd))
+                return cli_help(cmd);
+        return cli_usage(NULL, "unknown command '%s'", cmd);
+    }
+    if (cmd[0] == '-')
+        return cli_usage(NULL, "unknown option '%s'", cmd);
+    for (const cli_command *c = cli_commands; c->name; c++)
+        if (!strcmp(c->name, cmd))
+            return c->run(argc - 1, argv + 1);
+    return cli_usage(NULL, "unknown command '%s'", cmd);
+}

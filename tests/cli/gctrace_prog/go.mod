@@ -1,0 +1,3 @@
+module gctrace_prog
+
+go 1.19
