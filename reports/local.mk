@@ -41,9 +41,8 @@ libgctune_cli_la_CPPFLAGS = $(REPORTS_CPPFLAGS)
 GCTUNE_CLI_LIBS = libgctune_cli.la libgctune_pprof.la libgctune_store.la \
 	$(SQLITE3_LIBS) $(ZLIB_LIBS) -lm
 
-# Makefile.am declares no bin_PROGRAMS; this is the first (and only) one.
-# A later component installing programs appends with +=.
-bin_PROGRAMS = gctune
+# Installed programs: Makefile.am declares bin_PROGRAMS empty.
+bin_PROGRAMS += gctune
 gctune_SOURCES = reports/main.c
 gctune_CPPFLAGS = $(REPORTS_CPPFLAGS)
 gctune_LDADD = $(GCTUNE_CLI_LIBS)

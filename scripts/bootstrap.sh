@@ -3,7 +3,8 @@
 #
 #   1. installs the missing Debian packages (scripts/deps.sh; sudo if not root)
 #   2. autoreconf -fi / ./configure (when needed) / make
-#   3. runs examples/hello
+#   3. records examples/hello with the heap profiler (GCTUNE_PROFILE) and
+#      prints `gctune analyze` of the recording (hello.sqlite)
 #
 # Arguments go to ./configure.  GCTUNE_NO_INSTALL=1 skips step 1's install.
 
@@ -21,6 +22,8 @@ gctune_install_deps
 gctune_configure "$@"
 gctune_make all
 
-echo "==> ./examples/hello"
-./examples/hello
+echo "==> GCTUNE_PROFILE=hello.sqlite ./examples/hello"
+GCTUNE_PROFILE=hello.sqlite ./examples/hello
+echo "==> ./gctune analyze hello.sqlite"
+./gctune analyze hello.sqlite
 echo "==> done.  Next: tests/run-all.sh runs the test suite."

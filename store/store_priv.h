@@ -94,6 +94,15 @@ static inline const char *gcts_i_sql(enum gcts_stmt_id id)
     return NULL;
 }
 
+/* Messages are one line: control characters (SQLite quotes schema text
+ * with newlines) become spaces. */
+static inline void gcts_i_one_line(char *s)
+{
+    for (; *s; s++)
+        if ((unsigned char)*s < 0x20 || *s == 0x7f)
+            *s = ' ';
+}
+
 /* Formats one line into err[errlen] (NULL or 0 length: nothing). */
 static inline __attribute__((format(printf, 3, 4)))
 void gcts_i_put_err(char *err, size_t errlen, const char *fmt, ...)
@@ -104,6 +113,7 @@ void gcts_i_put_err(char *err, size_t errlen, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(err, errlen, fmt, ap);
     va_end(ap);
+    gcts_i_one_line(err);
 }
 
 /* db->err = "<path>: " + fmt ...; returns -1 for `return gcts_i_fail(...)`. */
@@ -117,6 +127,7 @@ int gcts_i_fail(gcts_db *db, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(db->err + n, sizeof db->err - (size_t)n, fmt, ap);
     va_end(ap);
+    gcts_i_one_line(db->err);
     return -1;
 }
 
