@@ -30,18 +30,6 @@ static void print_i64_bytes(FILE *o, const char *label, int64_t v, const char *n
         fprintf(o, "  %-18s %s%s%s\n", label, cli_fmt_bytes(b, v), note ? "  " : "", note ? note : "");
 }
 
-/* The site's label and its immediate caller: "leaf (file:line) <- caller". */
-static const char *site_text(const rm_run *run, const rm_site *s, char *buf, size_t len)
-{
-    char nb[128];
-    rm_site_label(run, s, buf, len);
-    if (s->nips > 1) {
-        size_t n = strlen(buf);
-        snprintf(buf + n, len - n, " <- %s", rm_name(run, s->ips[1], nb, sizeof nb));
-    }
-    return buf;
-}
-
 static void print_stack(FILE *o, const rm_run *run, const rm_site *s)
 {
     char nb[128];
@@ -78,7 +66,7 @@ static void print_sites(FILE *o, const rm_run *run, const size_t *order, size_t 
         fprintf(o, "  %3zu  %11s %6s %6s %9s  %11s %9s  %s\n", r + 1, cli_fmt_bytes(b1, v),
                 cli_fmt_pct(b2, frac), cli_fmt_pct(b3, total > 0 ? cum : NAN),
                 cli_fmt_count(b4, vo), cli_fmt_bytes(b5, w), cli_fmt_count(b6, wo),
-                site_text(run, s, label, sizeof label));
+                rm_site_text(run, s, label, sizeof label));
         if (stacks)
             print_stack(o, run, s);
     }
@@ -219,7 +207,7 @@ static void print_text(FILE *o, const rm_run *run, size_t top, int stacks)
             fprintf(o, "  %3zu  %s in use at the end (%s of its allocations), rose in %d/%d "
                        "windows  %s\n", shown, cli_fmt_bytes(b, s->inuse_bytes),
                     cli_fmt_pct(b2, s->a_bytes > 0 ? s->inuse_at[RM_WINDOWS] / s->a_bytes : NAN),
-                    s->rises, RM_WINDOWS, site_text(run, s, label, sizeof label));
+                    s->rises, RM_WINDOWS, rm_site_text(run, s, label, sizeof label));
             if (stacks)
                 print_stack(o, run, s);
         }
@@ -232,19 +220,8 @@ static void print_text(FILE *o, const rm_run *run, size_t top, int stacks)
         for (size_t i = 0; i < run->nevents; i++) {
             const rm_event *e = &run->events[i];
             char ov[CLI_FMT_LEN], nv[CLI_FMT_LEN];
-            int bytes = !strcmp(e->knob, "memory_limit");
-            if (e->old_value == RM_NONE)
-                snprintf(ov, sizeof ov, "-");
-            else if (bytes && e->old_value >= 0)
-                cli_fmt_bytes(ov, e->old_value);
-            else
-                snprintf(ov, sizeof ov, "%lld", (long long)e->old_value);
-            if (e->new_value == RM_NONE)
-                snprintf(nv, sizeof nv, "-");
-            else if (bytes && e->new_value >= 0)
-                cli_fmt_bytes(nv, e->new_value);
-            else
-                snprintf(nv, sizeof nv, "%lld", (long long)e->new_value);
+            rm_fmt_knob(ov, e->knob, e->old_value);
+            rm_fmt_knob(nv, e->knob, e->new_value);
             fprintf(o, "  %10s  %-12s %s -> %s  %s\n", cli_fmt_ns(b, e->time_ns), e->knob, ov,
                     nv, e->reason);
         }
@@ -405,9 +382,7 @@ static void print_json(FILE *o, const rm_run *run, size_t top)
 
     json_begin_object(&w, "leak_suspects");
     char rule[256];
-    snprintf(rule, sizeof rule, "in-use bytes rose in >= %d of %d equal time windows, "
-             ">= %.0f%% of allocated bytes still in use at the end, >= %d samples",
-             RM_LEAK_MIN_RISES, RM_WINDOWS, RM_LEAK_MIN_RETAINED * 100, RM_LEAK_MIN_SAMPLES);
+    rm_leak_rule(rule, sizeof rule);
     json_string(&w, "rule", rule);
     json_int(&w, "windows", RM_WINDOWS);
     json_int(&w, "window_ns", run->end_ns / RM_WINDOWS);
@@ -444,34 +419,10 @@ static void print_json(FILE *o, const rm_run *run, size_t top)
     json_end_array(&w);
 
     json_begin_array(&w, "warnings");
-    if (run->dropped_samples != RM_NONE && run->dropped_samples > 0) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "%lld samples were dropped (profiler queue full): "
-                 "estimates are too low", (long long)run->dropped_samples);
-        json_string(&w, NULL, msg);
-    }
-    if (run->dropped_frees != RM_NONE && run->dropped_frees > 0) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "%lld frees were dropped: in-use estimates are too high",
-                 (long long)run->dropped_frees);
-        json_string(&w, NULL, msg);
-    }
-    if (run->dropped_gc_cycles != RM_NONE && run->dropped_gc_cycles > 0) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "%lld GC cycles were dropped", (long long)run->dropped_gc_cycles);
-        json_string(&w, NULL, msg);
-    }
-    if (run->dropped_tuner_events != RM_NONE && run->dropped_tuner_events > 0) {
-        char msg[160];
-        snprintf(msg, sizeof msg, "%lld tuner decisions were dropped",
-                 (long long)run->dropped_tuner_events);
-        json_string(&w, NULL, msg);
-    }
-    if (!rm_has_frees(run))
-        json_string(&w, NULL, "the backend does not report frees: in-use figures count every "
-                              "sampled object as live");
-    if (rm_empty(run))
-        json_string(&w, NULL, "empty run: no samples, no GC cycles, no heap series");
+    char warn[RM_MAX_WARNINGS][RM_MSG_LEN];
+    size_t nwarn = rm_warnings(run, warn, RM_MAX_WARNINGS);
+    for (size_t i = 0; i < nwarn; i++)
+        json_string(&w, NULL, warn[i]);
     json_end_array(&w);
     json_end_object(&w);
 }

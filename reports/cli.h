@@ -44,6 +44,7 @@ int cmd_analyze(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_diff(int argc, char **argv);
+int cmd_report(int argc, char **argv);
 
 /* "gctune: <file>: <message>\n" on stderr; file may be NULL. */
 void cli_error(const char *file, const char *fmt, ...)

@@ -95,12 +95,41 @@ static const char diff_usage[] =
     "\n"
     "exit status: 0 success, 1 unreadable or invalid database, 2 usage error.\n";
 
+static const char report_usage[] =
+    "usage: gctune report [-o DIR] [--format png|svg] [--top N] run.sqlite\n"
+    "\n"
+    "Draws the charts of a run with gnuplot and writes DIR/index.html showing\n"
+    "them with the summary tables of gctune analyze.  Charts: heap over time,\n"
+    "stop-the-world pauses (per cycle and their distribution), GC CPU fraction\n"
+    "with GOGC and the memory limit, top allocation sites, allocation rate, and\n"
+    "the in-use bytes of the top sites over time (the leak view).  A chart the\n"
+    "run has no data for is skipped, and the page and the output say why.\n"
+    "\n"
+    "Each chart NAME is NAME.dat (its data), NAME.gp (a gnuplot script: `gnuplot\n"
+    "NAME.gp` in DIR draws it again) and NAME.png or NAME.svg.  Without gnuplot\n"
+    "(GCTUNE_GNUPLOT, else gnuplot in PATH; Debian package gnuplot-nox) the data,\n"
+    "scripts and index.html are still written, with a warning.\n"
+    "\n"
+    "options:\n"
+    "  -o, --output DIR  the directory to write (created if needed; files of an\n"
+    "                    earlier report there are replaced); default: the\n"
+    "                    database path without .sqlite, plus -report\n"
+    "  --format FMT      png (default, 1280x720) or svg\n"
+    "  --top N           sites in the site chart (at most 12) and tables\n"
+    "                    (default 10, 0 = all)\n"
+    "  -h, --help        this help\n"
+    "\n"
+    "exit status: 0 success (also without gnuplot, or an empty run: a warning on\n"
+    "stderr), 1 unreadable or invalid database, a write error or a gnuplot\n"
+    "failure (naming the chart's script), 2 usage error.\n";
+
 const cli_command cli_commands[] = {
     { "analyze", "summarize a run: GC, heap, top allocation sites, leak suspects",
       analyze_usage, cmd_analyze },
     { "export", "write a run as pprof, folded stacks or CSV", export_usage, cmd_export },
     { "import", "read Go gctrace output into a run database", import_usage, cmd_import },
     { "diff", "compare two runs: GC summary and per-site changes", diff_usage, cmd_diff },
+    { "report", "charts (gnuplot) and an HTML page of a run", report_usage, cmd_report },
     { NULL, NULL, NULL, NULL },
 };
 

@@ -35,8 +35,32 @@ libgctune_cli_la_SOURCES = \
 	reports/analyze.c \
 	reports/export.c \
 	reports/import.c \
-	reports/diff.c
+	reports/diff.c \
+	reports/report.h \
+	reports/report.c \
+	reports/report_charts.c \
+	reports/report_html.c
+nodist_libgctune_cli_la_SOURCES = reports/gnuplot/templates.c
 libgctune_cli_la_CPPFLAGS = $(REPORTS_CPPFLAGS)
+
+# The gnuplot templates of `gctune report` (reports/gnuplot/*.gp), compiled
+# in as strings by reports/gnuplot/embed.sh.
+REPORT_TEMPLATES = \
+	reports/gnuplot/common.gp \
+	reports/gnuplot/heap.gp \
+	reports/gnuplot/heap_gc.gp \
+	reports/gnuplot/pauses.gp \
+	reports/gnuplot/gc_cpu.gp \
+	reports/gnuplot/gc_cpu_knobs.gp \
+	reports/gnuplot/sites.gp \
+	reports/gnuplot/alloc_rate.gp \
+	reports/gnuplot/inuse.gp
+reports/gnuplot/templates.c: $(REPORT_TEMPLATES:%=$(srcdir)/%) $(srcdir)/reports/gnuplot/embed.sh
+	$(AM_V_GEN)$(MKDIR_P) reports/gnuplot && \
+	$(SHELL) $(srcdir)/reports/gnuplot/embed.sh $(REPORT_TEMPLATES:%=$(srcdir)/%) >$@.tmp && \
+	mv $@.tmp $@
+CLEANFILES += reports/gnuplot/templates.c
+EXTRA_DIST += $(REPORT_TEMPLATES) reports/gnuplot/embed.sh docs/report.md docs/gallery
 
 GCTUNE_CLI_LIBS = libgctune_cli.la libgctune_pprof.la libgctune_store.la \
 	$(SQLITE3_LIBS) $(ZLIB_LIBS) -lm
@@ -59,6 +83,7 @@ tests_cli_mkfixture_LDADD = libgctune_store.la $(SQLITE3_LIBS) -lm
 DBFUZZ_SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 check_PROGRAMS += tests/fuzz/fuzz_dbreader
 tests_fuzz_fuzz_dbreader_SOURCES = tests/fuzz/fuzz_dbreader.c $(libgctune_cli_la_SOURCES)
+nodist_tests_fuzz_fuzz_dbreader_SOURCES = $(nodist_libgctune_cli_la_SOURCES)
 tests_fuzz_fuzz_dbreader_CPPFLAGS = $(REPORTS_CPPFLAGS)
 tests_fuzz_fuzz_dbreader_CFLAGS = $(AM_CFLAGS) $(DBFUZZ_SAN_FLAGS)
 tests_fuzz_fuzz_dbreader_LDFLAGS = $(DBFUZZ_SAN_FLAGS)

@@ -159,17 +159,35 @@ static int load_meta(gcts_db *db, rm_run *run)
 
 /* ---- samples: one pass ---- */
 
-/* Index of the window end t_k (k = 1..W) at or after time t. */
-static int window_at_or_after(double t, double T)
+/* Index of the window end t_k = k*T/W (k = 1..W) at or after time t;
+ * W + 1 when t > T. */
+static int window_at_or_after(double t, double T, int W)
 {
     if (t <= 0)
         return 1;
-    double k = ceil(t * RM_WINDOWS / T);
+    double k = ceil(t * W / T);
     if (!(k >= 1))
         return 1;
-    if (k > RM_WINDOWS)
-        return RM_WINDOWS + 1;
+    if (k > W)
+        return W + 1;
     return (int)k;
+}
+
+/* The windows [kA, kF] (1..W) at whose ends a sample allocated at t and
+ * freed at f (freed = 0: never) is in use; kA > kF when at none.  A freed
+ * sample is never in use at the end (t_W), even when f is after T. */
+static void inuse_windows(int64_t t, int freed, int64_t f, double T, int W, int *kA, int *kF)
+{
+    *kA = window_at_or_after((double)t, T, W);
+    if (*kA > W)
+        *kA = W;
+    if (!freed) {
+        *kF = W;
+    } else {
+        *kF = window_at_or_after((double)f, T, W) - 1;  /* last t_k < f */
+        if (*kF > W - 1)
+            *kF = W - 1;
+    }
 }
 
 /* T of the leak windows: meta duration_ns, else the time of the last sample
@@ -266,17 +284,8 @@ static int load_samples(gcts_db *db, rm_run *run)
             s->i_objs += w;
         }
         /* in use at t_k for kA <= k <= kF */
-        int kA = window_at_or_after((double)t, Td);
-        if (kA > RM_WINDOWS)
-            kA = RM_WINDOWS;
-        int kF;
-        if (!freed) {
-            kF = RM_WINDOWS;
-        } else {
-            kF = window_at_or_after((double)f, Td) - 1;  /* last t_k < f */
-            if (kF > RM_WINDOWS - 1)
-                kF = RM_WINDOWS - 1;   /* freed: not in use at the end */
-        }
+        int kA, kF;
+        inuse_windows(t, freed, f, Td, RM_WINDOWS, &kA, &kF);
         if (kA <= kF) {
             s->inuse_at[kA] += b;
             if (kF + 1 <= RM_WINDOWS)
@@ -307,6 +316,66 @@ static int load_samples(gcts_db *db, rm_run *run)
         judge_leak(s);
         if (s->leak)
             run->nleaks++;
+    }
+    return 0;
+}
+
+int rm_history(gcts_db *db, const rm_run *run, const int64_t *stack_ids, size_t nsel, int W,
+               double *inuse, double *alloc)
+{
+    if (W < 1)
+        return -1;
+    size_t stride = (size_t)W + 1;
+    if (inuse)
+        memset(inuse, 0, nsel * stride * sizeof *inuse);
+    if (alloc)
+        memset(alloc, 0, stride * sizeof *alloc);
+    cli_map idx;
+    cli_map_init(&idx);
+    for (size_t i = 0; i < nsel; i++)
+        if (!cli_map_get(&idx, stack_ids[i]))
+            cli_map_put(&idx, stack_ids[i], i);
+    double Td = (double)(run->end_ns > 0 ? run->end_ns : 1);
+    sqlite3_stmt *st;
+    if (prepare(db, "SELECT stack_id, size, weight, time_ns, freed_ns FROM samples", &st) < 0) {
+        cli_map_free(&idx);
+        return -1;
+    }
+    int r;
+    while ((r = step(db, st)) == 1) {
+        double size = sqlite3_column_double(st, 1);
+        double w = sqlite3_column_double(st, 2);
+        int64_t t = sqlite3_column_int64(st, 3);
+        int freed = sqlite3_column_type(st, 4) != SQLITE_NULL;
+        int64_t f = freed ? sqlite3_column_int64(st, 4) : 0;
+        if (!isfinite(w) || w < 0)
+            w = 0;
+        if (!isfinite(size) || size < 0)
+            size = 0;
+        double b = w * size;
+        int kA, kF;
+        inuse_windows(t, freed, f, Td, W, &kA, &kF);
+        if (alloc)
+            alloc[kA] += b;
+        size_t *p = inuse && nsel ? cli_map_get(&idx, sqlite3_column_int64(st, 0)) : NULL;
+        if (p && kA <= kF) {
+            double *h = inuse + *p * stride;
+            h[kA] += b;
+            if (kF + 1 <= W)
+                h[kF + 1] -= b;
+        }
+    }
+    sqlite3_finalize(st);
+    cli_map_free(&idx);
+    if (r < 0)
+        return -1;
+    for (size_t i = 0; inuse && i < nsel; i++) {
+        double *h = inuse + i * stride, acc = 0;
+        h[0] = 0;
+        for (int k = 1; k <= W; k++) {
+            acc += h[k];
+            h[k] = acc > 0 ? acc : 0;    /* rounding: never below zero */
+        }
     }
     return 0;
 }
@@ -822,4 +891,57 @@ const char *rm_site_label(const rm_run *run, const rm_site *s, char *buf, size_t
         snprintf(buf, len, "%s", name);
     }
     return buf;
+}
+
+const char *rm_site_text(const rm_run *run, const rm_site *s, char *buf, size_t len)
+{
+    char nb[128];
+    rm_site_label(run, s, buf, len);
+    if (s->nips > 1) {
+        size_t n = strlen(buf);
+        snprintf(buf + n, len - n, " <- %s", rm_name(run, s->ips[1], nb, sizeof nb));
+    }
+    return buf;
+}
+
+char *rm_fmt_knob(char *buf, const char *knob, int64_t v)
+{
+    if (v == RM_NONE)
+        snprintf(buf, CLI_FMT_LEN, "-");
+    else if (knob && !strcmp(knob, "memory_limit") && v >= 0)
+        cli_fmt_bytes(buf, v);
+    else
+        snprintf(buf, CLI_FMT_LEN, "%lld", (long long)v);
+    return buf;
+}
+
+char *rm_leak_rule(char *buf, size_t len)
+{
+    snprintf(buf, len, "in-use bytes rose in >= %d of %d equal time windows, "
+             ">= %.0f%% of allocated bytes still in use at the end, >= %d samples",
+             RM_LEAK_MIN_RISES, RM_WINDOWS, RM_LEAK_MIN_RETAINED * 100, RM_LEAK_MIN_SAMPLES);
+    return buf;
+}
+
+size_t rm_warnings(const rm_run *run, char (*out)[RM_MSG_LEN], size_t max)
+{
+    size_t n = 0;
+#define RM_WARN(...) do { if (n < max) snprintf(out[n++], RM_MSG_LEN, __VA_ARGS__); } while (0)
+    if (run->dropped_samples != RM_NONE && run->dropped_samples > 0)
+        RM_WARN("%lld samples were dropped (profiler queue full): estimates are too low",
+                (long long)run->dropped_samples);
+    if (run->dropped_frees != RM_NONE && run->dropped_frees > 0)
+        RM_WARN("%lld frees were dropped: in-use estimates are too high",
+                (long long)run->dropped_frees);
+    if (run->dropped_gc_cycles != RM_NONE && run->dropped_gc_cycles > 0)
+        RM_WARN("%lld GC cycles were dropped", (long long)run->dropped_gc_cycles);
+    if (run->dropped_tuner_events != RM_NONE && run->dropped_tuner_events > 0)
+        RM_WARN("%lld tuner decisions were dropped", (long long)run->dropped_tuner_events);
+    if (!rm_has_frees(run))
+        RM_WARN("the backend does not report frees: in-use figures count every sampled "
+                "object as live");
+    if (rm_empty(run))
+        RM_WARN("empty run: no samples, no GC cycles, no heap series");
+#undef RM_WARN
+    return n;
 }

@@ -143,4 +143,33 @@ const char *rm_site_label(const rm_run *run, const rm_site *s, char *buf, size_t
 /* The mapping holding ip, or NULL. */
 const rm_mapping *rm_mapping_of(const rm_run *run, uint64_t ip);
 
+/* The in-use history of some sites at a finer grain than inuse_at[], and
+ * the estimated bytes allocated per window, in one pass over the samples,
+ * by the rule of the leak windows (inuse_at[]) with W windows instead of
+ * RM_WINDOWS: t_k = k*T/W (T = run->end_ns).
+ *   inuse[i*(W+1) + k]: estimated in-use bytes of the site with
+ *                       stack_ids[i] at t_k, k = 0..W ([0] = 0); NULL: not
+ *                       wanted.  With W = RM_WINDOWS it equals inuse_at[].
+ *   alloc[k]:           estimated bytes allocated in (t_{k-1}, t_k], k =
+ *                       1..W (before 0: in 1, after T: in W); alloc[0] = 0;
+ *                       NULL: not wanted.
+ * Sites are stacks (not after rm_group_by_function).  Returns 0, or -1
+ * after printing the error line. */
+int rm_history(gcts_db *db, const rm_run *run, const int64_t *stack_ids, size_t nsel, int W,
+               double *inuse, double *alloc);
+
+/* "leaf (file:line) <- caller": the site's label and its immediate caller. */
+const char *rm_site_text(const rm_run *run, const rm_site *s, char *buf, size_t len);
+/* A tuner knob value: bytes for memory_limit, "-" when absent (buf has
+ * CLI_FMT_LEN bytes). */
+char *rm_fmt_knob(char *buf, const char *knob, int64_t v);
+/* The leak rule in words (as analyze prints it). */
+char *rm_leak_rule(char *buf, size_t len);
+/* The run's warnings (dropped records, a backend without frees, an empty
+ * run), one sentence each, as analyze --json lists them; returns how many
+ * (at most max; RM_MAX_WARNINGS is enough). */
+#define RM_MSG_LEN 192
+#define RM_MAX_WARNINGS 8
+size_t rm_warnings(const rm_run *run, char (*out)[RM_MSG_LEN], size_t max);
+
 #endif

@@ -165,7 +165,7 @@ contains "diff: text" "$tmp/diff.txt" '^Sites by change in allocated bytes'
 echo "== help"
 "$G" --help >"$tmp/help.txt"
 eq "gctune --help exit" $? 0
-for cmd in analyze export import diff; do
+for cmd in analyze export import diff report; do
     contains "gctune --help lists $cmd" "$tmp/help.txt" "^  $cmd "
     "$G" "$cmd" --help >"$tmp/h.txt"
     eq "gctune $cmd --help exit" $? 0
@@ -173,7 +173,7 @@ for cmd in analyze export import diff; do
     "$G" help "$cmd" >"$tmp/h2.txt"
     eq "gctune help $cmd" "$(cmp -s "$tmp/h.txt" "$tmp/h2.txt" && echo same)" same
 done
-eq "gctune --help lists only existing commands" "$(grep -c '^  [a-z]' "$tmp/help.txt")" 4
+eq "gctune --help lists only existing commands" "$(grep -c '^  [a-z]' "$tmp/help.txt")" 5
 "$G" --version >"$tmp/v.txt"
 contains "gctune --version" "$tmp/v.txt" '^gctune [0-9]'
 
