@@ -12,6 +12,9 @@
 #                                fixtures, bad input, exit codes, go tool pprof
 #   tests/cli/test_import_go.sh  builds a Go program, runs it with
 #                                GODEBUG=gctrace=1, imports and analyzes it
+#   tests/cli/test_report.sh     gctune report on the fixtures: every chart
+#                                rendered and checked (tests/cli/check_image),
+#                                index.html, skipped charts, no gnuplot
 #   tests/fuzz/fuzz_dbreader     mutated fixture databases through analyze
 # Benchmark (not in make check): bench/cli_bench (EXTRA_PROGRAMS) writes
 # large databases, bench/cli_bench.sh times `gctune analyze` on them:
@@ -78,6 +81,12 @@ tests_cli_mkfixture_SOURCES = tests/cli/mkfixture.c
 tests_cli_mkfixture_CPPFLAGS = $(REPORTS_CPPFLAGS)
 tests_cli_mkfixture_LDADD = libgctune_store.la $(SQLITE3_LIBS) -lm
 
+# Validates the PNG/SVG images and index.html of gctune report (zlib only).
+check_PROGRAMS += tests/cli/check_image
+tests_cli_check_image_SOURCES = tests/cli/check_image.c
+tests_cli_check_image_CPPFLAGS = $(AM_CPPFLAGS) $(ZLIB_CFLAGS)
+tests_cli_check_image_LDADD = $(ZLIB_LIBS)
+
 # The reader fuzzer compiles the command's sources once more under ASan +
 # UBSan (its flags only); the store and pprof libraries are linked as built.
 DBFUZZ_SAN_FLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -92,6 +101,7 @@ CLEANFILES += fuzz-fail-*.sqlite
 
 CLI_TESTS = \
 	tests/cli/test_cli.sh \
+	tests/cli/test_report.sh \
 	tests/cli/test_import_go.sh \
 	tests/cli/test_fuzz_dbreader.sh
 TESTS += $(CLI_TESTS)

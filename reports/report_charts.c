@@ -27,7 +27,7 @@
 #define INUSE_MAX_LINES 8
 #define SITES_MAX 12            /* bars in the site chart */
 #define LABEL_MAX 60            /* characters of a site label on a chart */
-#define CPU_MIN_WINDOWS 100     /* GC CPU windows are at least T/this long */
+#define CPU_MIN_WINDOWS 100     /* GC CPU windows: about T/this at least (0.8 T/this) */
 
 /* ---- growing strings ---- */
 
@@ -726,23 +726,32 @@ static int chart_pauses(ctx *c, rp_chart *ch)
     dset_quoted(&d, "P99_LABEL", lab);
     dset(&d, "T_END", "%s", secs(b1, c->T));
     dset(&d, "Y_MAX", "%s", axis_max(b2, (double)max / 1e6, 1.25));
-    /* p50's label below its line when p99's is close above */
-    dset(&d, "P50_DY", "%s",
-         (double)(run->pause_p99 - run->pause_p50) < 0.1 * 1.25 * (double)max ? "-0.8" : "0.8");
+    /* the distribution's x axis: room right of p99 for its label (about
+     * a third of the panel's width) */
+    double p99 = (double)run->pause_p99 / 1e6;
     int logx = run->pause_p50 > 0 && min > 0 && max > 10 * run->pause_p50;
-    if (logx)
-        dset(&d, "CDF_XAXIS", "set logscale x\nset format x '%%g'\nset xrange [%.6g:%.6g]",
-             (double)min / 1e6 / 1.25, (double)max / 1e6 * 1.25);
-    else
-        dset(&d, "CDF_XAXIS", "set xrange [0:%s]", axis_max(b2, (double)max / 1e6, 1.05));
+    if (logx) {
+        double lo = (double)min / 1e6 / 1.25, hi = (double)max / 1e6 * 1.25;
+        while (log(hi / p99) < 0.42 * log(hi / lo))
+            hi *= 1.1;
+        dset(&d, "CDF_XAXIS", "set logscale x\nset format x '%%g'\nset xrange [%.6g:%.6g]", lo, hi);
+    } else {
+        double hi = fmax((double)max / 1e6 * 1.05, p99 * 1.6);
+        dset(&d, "CDF_XAXIS", "set xrange [0:%s]", axis_max(b2, hi, 1.0));
+    }
     if (timed > 0)
         sb_clause(&pt, "datafile index 0 using ($2/1e9):($3/1e6) with impulses ls 1 lw 1.5 "
                   "title 'pause of a cycle (%zu)'", timed);
     else
         sb_clause(&pt, "NaN notitle");
+
     if (forced > 0)
         sb_clause(&pt, "'' index 0 using ($2/1e9):($4 == 1 ? $3/1e6 : NaN) with points ls 4 pt 7 "
                   "ps 0.8 title 'forced cycle (%zu)'", forced);
+    snprintf(lab, sizeof lab, "p50 %s", cli_fmt_ns(b1, run->pause_p50));
+    sb_clause(&pt, "p50 with lines ls 2 dt 2 title '%s'", lab);
+    snprintf(lab, sizeof lab, "p99 %s", cli_fmt_ns(b1, run->pause_p99));
+    sb_clause(&pt, "p99 with lines ls 4 dt 2 title '%s'", lab);
     sb_clause(&pc, "datafile index 1 using ($1/1e6):($2*100) with steps ls 1 "
               "title '%zu pauses'", n);
     dset(&d, "PLOT_TIME", "%s", sb_str(&pt));
@@ -985,8 +994,9 @@ static int chart_gc_cpu(ctx *c, rp_chart *ch)
                  "background marking, in the window of the cycle's end) over the window's "
                  "length x procs, %zu windows of %s", nwin, cli_fmt_ns(b1, win[0].t1 - win[0].t0));
     } else if (n >= 1) {
-        /* windows at least T/CPU_MIN_WINDOWS long, from t = 0 (fraction 0) */
-        int64_t minw = c->T / CPU_MIN_WINDOWS, t1 = 0;
+        /* windows at least 0.8 T/CPU_MIN_WINDOWS long (a series sampled every
+         * T/100 keeps its points), from t = 0 (fraction 0) */
+        int64_t minw = c->T * 8 / (CPU_MIN_WINDOWS * 10), t1 = 0;
         double f1 = 0;
         win = cli_xmalloc(n * sizeof *win);
         for (size_t i = 0; i < n; i++) {

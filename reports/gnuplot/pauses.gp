@@ -1,5 +1,6 @@
 # ---- Stop-the-world pauses (reports/gnuplot/pauses.gp) ----
-# Left: the pause of each GC cycle (gc_cycles.pause_ns) at its start time.
+# Left: the pause of each GC cycle (gc_cycles.pause_ns) at its start time,
+# with p50 and p99 as dashed lines.
 # Right: their distribution (cumulative: share of cycles whose pause is at
 # most x).  p50 and p99 are nearest-rank percentiles, as gctune analyze
 # computes them.  The distribution's x axis is logarithmic when the longest
@@ -20,10 +21,6 @@ set ylabel 'stop-the-world pause (ms)'
 set xrange [0:@T_END@]
 set yrange [0:@Y_MAX@]
 set key top left
-set arrow 1 from graph 0, first p50 to graph 1, first p50 nohead ls 2 dt 2 front
-set arrow 2 from graph 0, first p99 to graph 1, first p99 nohead ls 4 dt 2 front
-set label 1 @P50_LABEL@ at graph 0.99, first p50 right offset 0,@P50_DY@ front boxed tc rgb '#c05800'
-set label 2 @P99_LABEL@ at graph 0.99, first p99 right offset 0,0.8 front boxed tc rgb '#d62728'
 plot @PLOT_TIME@
 
 # -- right: distribution --
@@ -40,7 +37,8 @@ set ytics 0,10,100
 set key bottom right
 set arrow 1 from first p50, graph 0 to first p50, first 50 nohead ls 2 dt 2 front
 set arrow 2 from first p99, graph 0 to first p99, first 99 nohead ls 4 dt 2 front
-set label 1 @P50_LABEL@ at first p50, first 50 left offset 1,-0.2 front boxed tc rgb '#c05800'
-set label 2 @P99_LABEL@ at first p99, first 99 right offset -1,-0.8 front boxed tc rgb '#d62728'
+# right of each percentile and below its level: a CDF never passes there
+set label 1 @P50_LABEL@ at first p50, first 50 left offset 0.8,-0.9 front boxed tc rgb '#c05800'
+set label 2 @P99_LABEL@ at first p99, first 99 left offset 0.8,-0.9 front boxed tc rgb '#d62728'
 plot @PLOT_CDF@
 unset multiplot
