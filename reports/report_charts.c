@@ -562,7 +562,7 @@ static int chart_heap(ctx *c, rp_chart *ch)
                 sb_add(&labels, "set label 1 'memory limit %s: above the chart' at graph 0.99, "
                        "graph 0.96 right front tc rgb '#9467bd'", cli_fmt_bytes(b1, lmax));
             } else {
-                sb_clause(&plot, "'' index 0 using ($1/1e9):($7/scale) with steps ls 5 dt 4 lw 2.5 "
+                sb_clause(&plot, "'' index 0 using ($1/1e9):($7/scale) with steps ls 5 lw 2.5 "
                           "title 'memory limit'");
                 if ((double)lmax > max)
                     max = (double)lmax;
@@ -635,7 +635,7 @@ static int chart_heap(ctx *c, rp_chart *ch)
                 sb_add(&labels, "set label 1 'memory limit %s: above the chart' at graph 0.99, "
                        "graph 0.96 right front tc rgb '#9467bd'", cli_fmt_bytes(b1, lmax));
             } else {
-                sb_clause(&plot, "'' index 0 using ($1/1e9):($7/scale) with steps ls 5 dt 4 "
+                sb_clause(&plot, "'' index 0 using ($1/1e9):($7/scale) with steps ls 5 "
                           "lw 2.5 title 'memory limit'");
                 if ((double)lmax > max)
                     max = (double)lmax;
@@ -915,53 +915,66 @@ typedef struct window {
     double v;
 } window;
 
-/* GC CPU per window from the cycles' CPU times (a gctrace import: Go
- * prints the cumulative percentage rounded to an integer, too coarse to
- * difference): a cycle's GC CPU is its pause x procs (sweep and mark
- * termination, every P stopped) + assist + background marking CPU, counted
- * in the window holding its end; a window's fraction is its cycles' GC CPU
- * over window x procs.  Returns the number of windows (0: the cycles lack
- * CPU times or procs). */
+/* GC CPU per window from the cycles' CPU times: a cycle's GC CPU is its
+ * pause x procs (every thread stopped: libgc marks in the pause on procs
+ * threads; Go's sweep and mark termination stop every P) + assist +
+ * background marking CPU, spread evenly over the cycle [start, end]; a
+ * window's fraction is the GC CPU in it over its length x procs.  This is
+ * how libgc and Go count GCCPUFraction, without the aliasing of a
+ * cumulative fraction that jumps at each cycle's end (and Go's gctrace
+ * rounds it to whole percents).  Returns the number of windows (0: the
+ * cycles lack start times, procs or CPU times). */
 static size_t cycle_windows(const ctx *c, window **out)
 {
     size_t usable = 0;
     for (size_t i = 0; i < c->nc; i++) {
         const cycle *g = &c->c[i];
-        usable += valid(g->end) && valid(g->procs) && g->procs > 0 &&
-                  (valid(g->assist) || valid(g->background));
+        usable += valid(g->start) && valid(g->procs) && g->procs > 0 &&
+                  (valid(g->pause) || valid(g->assist) || valid(g->background));
     }
-    if (usable < 2 || usable < c->nc / 2)
+    if (usable < 2 || usable < (c->nc + 1) / 2)
         return 0;
     size_t k = usable / 2;
     if (k < 10)
         k = 10;
     if (k > CPU_MIN_WINDOWS)
         k = CPU_MIN_WINDOWS;
-    double *cpu = cli_xcalloc(k, sizeof *cpu), *avail = cli_xcalloc(k, sizeof *avail);
+    double *cpu = cli_xcalloc(k, sizeof *cpu);
     double w = (double)c->T / (double)k;
     int64_t procs = 1;
     for (size_t i = 0; i < c->nc; i++) {
         const cycle *g = &c->c[i];
-        if (!(valid(g->end) && valid(g->procs) && g->procs > 0))
+        if (!(valid(g->start) && valid(g->procs) && g->procs > 0))
             continue;
         procs = g->procs;
         double v = (valid(g->pause) && g->pause > 0 ? (double)g->pause * (double)g->procs : 0) +
                    (valid(g->assist) && g->assist > 0 ? (double)g->assist : 0) +
                    (valid(g->background) && g->background > 0 ? (double)g->background : 0);
-        size_t j = g->end <= 0 ? 0 : (size_t)((double)g->end / w);
-        if (j >= k)
-            j = k - 1;
-        cpu[j] += v;
+        double a = (double)g->start;
+        double b = valid(g->end) && g->end > g->start ? (double)g->end : a;
+        if (a < 0)
+            a = 0;
+        if (b < a)
+            b = a;
+        if (b == a) {           /* no duration: all in the window of its start */
+            size_t j = (size_t)(a / w);
+            cpu[j < k ? j : k - 1] += v;
+            continue;
+        }
+        size_t j0 = (size_t)(a / w), j1 = (size_t)(b / w);
+        for (size_t j = j0; j <= j1 && j < k; j++) {
+            double lo = fmax(a, w * (double)j), hi = fmin(b, w * (double)(j + 1));
+            if (hi > lo)
+                cpu[j] += v * (hi - lo) / (b - a);
+        }
+        if (j1 >= k && b > w * (double)k)     /* past the end of the axis */
+            cpu[k - 1] += v * (b - fmax(a, w * (double)k)) / (b - a);
     }
     window *win = cli_xmalloc(k * sizeof *win);
-    for (size_t j = 0; j < k; j++) {
-        /* procs: of the last cycle (GOMAXPROCS rarely changes) */
-        avail[j] = w * (double)procs;
+    for (size_t j = 0; j < k; j++)   /* procs: of the last cycle (rarely changes) */
         win[j] = (window){ cli_round(w * (double)j), cli_round(w * (double)(j + 1)),
-                           cpu[j] / avail[j] };
-    }
+                           cpu[j] / (w * (double)procs) };
     free(cpu);
-    free(avail);
     *out = win;
     return k;
 }
@@ -989,10 +1002,10 @@ static int chart_gc_cpu(ctx *c, rp_chart *ch)
     size_t nwin = 0;
     char b1[CLI_FMT_LEN], b2[CLI_FMT_LEN];
     char how[512];
-    if (!from_series && (nwin = cycle_windows(c, &win)) > 0) {
+    if ((nwin = cycle_windows(c, &win)) > 0) {
         snprintf(how, sizeof how, "from the GC cycles' CPU times (pause x procs + assist + "
-                 "background marking, in the window of the cycle's end) over the window's "
-                 "length x procs, %zu windows of %s", nwin, cli_fmt_ns(b1, win[0].t1 - win[0].t0));
+                 "background marking, spread over each cycle) over the window's length x "
+                 "procs, %zu windows of %s", nwin, cli_fmt_ns(b1, win[0].t1 - win[0].t0));
     } else if (n >= 1) {
         /* windows at least 0.8 T/CPU_MIN_WINDOWS long (a series sampled every
          * T/100 keeps its points), from t = 0 (fraction 0) */
@@ -1003,12 +1016,15 @@ static int chart_gc_cpu(ctx *c, rp_chart *ch)
             if ((pts[i].t - t1 < minw && i + 1 < n) || pts[i].t <= t1)
                 continue;
             double v = (pts[i].v * (double)pts[i].t - f1 * (double)t1) / (double)(pts[i].t - t1);
-            win[nwin++] = (window){ t1, pts[i].t, v };
+            /* below 0: rounding, or the fraction's clock starting a little
+             * after the run's */
+            win[nwin++] = (window){ t1, pts[i].t, v > 0 ? v : 0 };
             t1 = pts[i].t;
             f1 = pts[i].v;
         }
-        snprintf(how, sizeof how, "from the cumulative fraction f recorded in %s: (f2*t2 - "
-                 "f1*t1)/(t2 - t1) over %zu windows of at least %s", from_series
+        snprintf(how, sizeof how, "from the cumulative fraction f recorded in %s (the cycles "
+                 "lack CPU times): (f2*t2 - f1*t1)/(t2 - t1), 0 when below, over %zu windows of "
+                 "at least %s", from_series
                      ? "heap_series" : "gc_cycles at the end of each cycle", nwin,
                  cli_fmt_ns(b1, minw > 0 ? minw : 1));
     } else {
@@ -1112,7 +1128,7 @@ static int chart_gc_cpu(ctx *c, rp_chart *ch)
         dset(&d, "UNIT", "%s", u.name);
         dset(&d, "SCALE", "%.0f", u.scale);
         dset(&d, "GOGC_Y_MAX", "%s", axis_max(b1, gogc.any ? gogc.max : 100, 1.35));
-        dset(&d, "LIMIT_Y_MAX", "%s", axis_max(b2, lim.any ? lim.max / u.scale : 1, 1.35));
+        dset(&d, "LIMIT_Y_MAX", "%s", axis_max(b2, lim.any ? lim.max / u.scale : 1, 1.8));
         dset(&d, "Y2TICS", "%s", lim.any ? "set y2tics nomirror" : "unset y2label");
         if (gogc.any)
             sb_clause(&pk, "datafile index 2 using ($1/1e9):2 axes x1y1 with lines ls 1 "
@@ -1210,6 +1226,49 @@ static const rm_site *site_of(const rm_run *run, int64_t id)
     return NULL;
 }
 
+/* The labels of sites on a chart: "leaf (file:line) <- caller:line" (the
+ * caller's line tells apart the sites analyze shows as "leaf <- caller"),
+ * at most LABEL_MAX characters, data-file safe (data_text); labels still
+ * the same get " [stack ID]". */
+#define CHART_LABEL_LEN 256
+static void chart_labels(const rm_run *run, const rm_site *const *sites, size_t n,
+                         char (*out)[CHART_LABEL_LEN])
+{
+    char label[1024], nb[128];
+    for (size_t i = 0; i < n; i++) {
+        const rm_site *s = sites[i];
+        rm_site_label(run, s, label, sizeof label);
+        if (s->nips > 1) {
+            size_t len = strlen(label);
+            const rm_frame *f = rm_frame_of(run, s->ips[1]);
+            snprintf(label + len, sizeof label - len, " <- %s", rm_name(run, s->ips[1], nb, sizeof nb));
+            len = strlen(label);
+            if (f && f->line > 0)
+                snprintf(label + len, sizeof label - len, ":%lld", (long long)f->line);
+        }
+        data_text(out[i], CHART_LABEL_LEN, label, LABEL_MAX);
+    }
+    unsigned char *dup = cli_xcalloc(n ? n : 1, 1);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = i + 1; j < n; j++)
+            if (!strcmp(out[i], out[j]))
+                dup[i] = dup[j] = 1;
+    for (size_t i = 0; i < n; i++) {
+        if (!dup[i])
+            continue;
+        char suffix[48];
+        snprintf(suffix, sizeof suffix, " [stack %lld]", (long long)sites[i]->stack_id);
+        rm_site_label(run, sites[i], label, sizeof label);
+        /* the base again, shortened so that the suffix fits */
+        size_t keep = LABEL_MAX > strlen(suffix) + 4 ? LABEL_MAX - strlen(suffix) : 4;
+        char base[CHART_LABEL_LEN];
+        snprintf(base, sizeof base, "%s", out[i]);
+        if (strlen(base) > keep)
+            data_text(base, sizeof base, out[i], keep);
+        snprintf(out[i], CHART_LABEL_LEN, "%s%s", base, suffix);
+    }
+    free(dup);
+}
 /* ---- 4. top allocation sites ---- */
 
 static int chart_sites(ctx *c, rp_chart *ch)
@@ -1223,7 +1282,7 @@ static int chart_sites(ctx *c, rp_chart *ch)
     size_t n = c->r->top == 0 || c->r->top > SITES_MAX ? SITES_MAX : c->r->top;
     if (n > run->nsites)
         n = run->nsites;
-    char path[PATH_MAX], b1[CLI_FMT_LEN], b2[CLI_FMT_LEN], label[1024], lt[256];
+    char path[PATH_MAX], b1[CLI_FMT_LEN], b2[CLI_FMT_LEN];
     FILE *f = open_out(c->r, "sites.dat", path);
     if (!f)
         return -1;
@@ -1234,14 +1293,18 @@ static int chart_sites(ctx *c, rp_chart *ch)
                "stack_id\n", n, run->nsites);
     double max = 0;
     size_t leaks = 0;
+    const rm_site **ss = cli_xmalloc(n * sizeof *ss);
+    char (*labels)[CHART_LABEL_LEN] = cli_xmalloc(n * sizeof *labels);
+    for (size_t r = 0; r < n; r++)
+        ss[r] = &run->sites[run->by_alloc[r]];
+    chart_labels(run, ss, n, labels);
     for (size_t r = 0; r < n; r++) {
-        const rm_site *s = &run->sites[run->by_alloc[r]];
-        rm_site_text(run, s, label, sizeof label);
+        const rm_site *s = ss[r];
         char it[96];
         snprintf(it, sizeof it, "%s%s", cli_fmt_bytes(b2, s->inuse_bytes),
                  s->leak ? " (leak suspect)" : "");
         fprintf(f, "%zu\t%s\t%lld\t%lld\t%s\t%s\t%d\t%lld\n", r + 1,
-                data_text(lt, sizeof lt, label, LABEL_MAX), (long long)s->alloc_bytes,
+                labels[r], (long long)s->alloc_bytes,
                 (long long)s->inuse_bytes, cli_fmt_bytes(b1, s->alloc_bytes), it, s->leak,
                 (long long)s->stack_id);
         if ((double)s->alloc_bytes > max)
@@ -1250,6 +1313,8 @@ static int chart_sites(ctx *c, rp_chart *ch)
             max = (double)s->inuse_bytes;
         leaks += s->leak;
     }
+    free(ss);
+    free(labels);
     if (close_out(f, path) < 0)
         return -1;
     unit u = bytes_unit(max);
@@ -1439,7 +1504,7 @@ static int chart_inuse(ctx *c, rp_chart *ch)
         skip(ch, "no sampled object was in use at any time");
         return 0;
     }
-    char path[PATH_MAX], b1[CLI_FMT_LEN], label[1024], lt[256];
+    char path[PATH_MAX], b1[CLI_FMT_LEN];
     FILE *f = open_out(c->r, "inuse.dat", path);
     if (!f)
         return -1;
@@ -1450,12 +1515,14 @@ static int chart_inuse(ctx *c, rp_chart *ch)
     fputs("time_ns", f);
     double max = 0;
     size_t leaks = 0;
+    const rm_site *ss[INUSE_MAX_LINES];
+    char labels[INUSE_MAX_LINES][CHART_LABEL_LEN];
+    for (size_t j = 0; j < nsel; j++)
+        ss[j] = site_of(run, c->hist_ids[sel[j]]);
+    chart_labels(run, ss, nsel, labels);
     for (size_t j = 0; j < nsel; j++) {
-        const rm_site *s = site_of(run, c->hist_ids[sel[j]]);
-        rm_site_text(run, s, label, sizeof label);
-        data_text(lt, sizeof lt, label, LABEL_MAX);
-        fprintf(f, "\t\"%s%s\"", lt, s->leak ? " [leak suspect]" : "");
-        leaks += s->leak;
+        fprintf(f, "\t\"%s%s\"", labels[j], ss[j]->leak ? " [leak suspect]" : "");
+        leaks += ss[j]->leak;
     }
     fputc('\n', f);
     for (int k = 0; k <= HISTORY_POINTS; k++) {

@@ -5,7 +5,8 @@
  * and links to its data and script, and the charts skipped and why.
  *
  * The numbers are the model's (reports/model.h), formatted as analyze
- * formats them.  Every text from the database is HTML-escaped.  The page is
+ * formats them (a site's whole stack is its cell's tooltip).  Every text
+ * from the database is HTML-escaped.  The page is
  * also well-formed XML (void elements closed, only the XML entities), so
  * that the tests can check it with an XML parser.
  */
@@ -178,6 +179,25 @@ static void summary(FILE *o, const rm_run *run)
     fputs("</table>\n</div>\n", o);
 }
 
+/* title="...": the site's whole stack, leaf first (a tooltip). */
+static void stack_title(FILE *o, const rm_run *run, const rm_site *s)
+{
+    char nb[128];
+    fputs(" title=\"", o);
+    for (int i = 0; i < s->nips; i++) {
+        const rm_frame *f = rm_frame_of(run, s->ips[i]);
+        if (i)
+            fputs(" &lt;- ", o);
+        esc(o, rm_name(run, s->ips[i], nb, sizeof nb));
+        if (f && f->file && *f->file) {
+            fputs(" (", o);
+            esc(o, f->file);
+            fprintf(o, ":%lld)", (long long)f->line);
+        }
+    }
+    fputc('"', o);
+}
+
 static void sites_table(FILE *o, const rm_run *run, const size_t *order, size_t n, int by_inuse)
 {
     char b1[CLI_FMT_LEN], b2[CLI_FMT_LEN], b3[CLI_FMT_LEN], b4[CLI_FMT_LEN], b5[CLI_FMT_LEN];
@@ -200,9 +220,11 @@ static void sites_table(FILE *o, const rm_run *run, const size_t *order, size_t 
         cum += isfinite(frac) ? frac : 0;
         fprintf(o, "<tr><td class=\"n\">%zu</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
                    "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-                   "<td class=\"n\">%s</td><td class=\"site\">", r + 1, cli_fmt_bytes(b1, v),
+                   "<td class=\"n\">%s</td><td class=\"site\"", r + 1, cli_fmt_bytes(b1, v),
                 cli_fmt_pct(b2, frac), cli_fmt_pct(b3, total > 0 ? cum : NAN),
                 cli_fmt_count(b4, vo), cli_fmt_bytes(b5, w), cli_fmt_count(b6, wo));
+        stack_title(o, run, s);
+        fputc('>', o);
         esc(o, rm_site_text(run, s, label, sizeof label));
         if (s->leak)
             fputs(" <span class=\"leak\">leak suspect</span>", o);
@@ -332,10 +354,12 @@ static void write_page(FILE *o, const rp_report *r)
             fputs("<table class=\"sites\">\n<tr><th>#</th><th>in use at the end</th>"
                   "<th>of its allocations</th><th>rose in</th><th>site</th></tr>\n", o);
         fprintf(o, "<tr><td class=\"n\">%zu</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-                   "<td class=\"n\">%d/%d windows</td><td class=\"site\">", nl,
+                   "<td class=\"n\">%d/%d windows</td><td class=\"site\"", nl,
                 cli_fmt_bytes(b, s->inuse_bytes),
                 cli_fmt_pct(b2, s->a_bytes > 0 ? s->inuse_at[RM_WINDOWS] / s->a_bytes : NAN),
                 s->rises, RM_WINDOWS);
+        stack_title(o, run, s);
+        fputc('>', o);
         esc(o, rm_site_text(run, s, label, sizeof label));
         fputs("</td></tr>\n", o);
     }

@@ -1,14 +1,15 @@
 # ---- GC CPU fraction over time (reports/gnuplot/gc_cpu.gp) ----
 # Top: the share of the available CPU the GC used in each window, and the
-# cumulative fraction since the start.  The windows (index 0 of the data
-# file says which way this run's were computed):
-#   * from a series of the cumulative GC CPU fraction f (Go's
-#     GCCPUFraction; heap_series, else gc_cycles): per window [t1, t2],
-#     (f2*t2 - f1*t1) / (t2 - t1), the GC CPU time in the window over the
-#     CPU time available in it, by the recorded fraction's own definition;
-#   * for a gctrace import (Go rounds the fraction to whole percents, too
-#     coarse to difference), from the cycles' CPU times: pause x procs +
-#     assist + background marking, over the window's length x procs.
+# cumulative fraction since the start (Go's GCCPUFraction, as recorded).
+# The windows (index 0 of the data file says which way this run's were
+# computed):
+#   * from the GC cycles' CPU times when they have them: each cycle's
+#     pause x procs + assist + background marking CPU, spread evenly over
+#     the cycle, over the window's length x procs (how libgc and Go count
+#     the fraction);
+#   * else from the cumulative fraction f: per window [t1, t2],
+#     (f2*t2 - f1*t1) / (t2 - t1) (0 when below), the GC CPU time in the
+#     window over the CPU time available in it.
 # Bottom: GOGC and the memory limit as step lines (@KNOB_SOURCE@), tuner
 # decisions as points.  The data file: index 0 = windows, index 1 =
 # cumulative fraction, index 2 = GOGC, index 3 = memory limit, index 4 =

@@ -343,6 +343,8 @@ static int element(xml *x)
     for (;;) {
         const char *before = x->p;
         skip_ws(x);
+        if (!*x->p)
+            return xbad(x, "unterminated tag at the end of the file");
         if (*x->p == '/' && x->p[1] == '>') {
             x->p += 2;
             return 0;       /* empty element */
