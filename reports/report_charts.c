@@ -36,15 +36,19 @@ typedef struct sbuf {
     size_t len, cap;
 } sbuf;
 
-static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void sb_add(sbuf *b, const char *fmt, ...)
+static void sb_vadd(sbuf *b, const char *fmt, va_list ap)
 {
-    va_list ap;
+    if (!b->s) {
+        b->cap = 64;
+        b->s = cli_xmalloc(b->cap);
+        b->len = 0;
+    }
     for (;;) {
         size_t room = b->cap - b->len;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s ? b->s + b->len : NULL, room, fmt, ap);
-        va_end(ap);
+        va_list aq;
+        va_copy(aq, ap);
+        int n = vsnprintf(b->s + b->len, room, fmt, aq);
+        va_end(aq);
         if (n < 0)
             return;
         if ((size_t)n < room) {
@@ -54,6 +58,15 @@ static void sb_add(sbuf *b, const char *fmt, ...)
         b->cap = (b->cap + (size_t)n + 1) * 2;
         b->s = cli_xrealloc(b->s, b->cap);
     }
+}
+
+static void sb_add(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sb_add(sbuf *b, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    sb_vadd(b, fmt, ap);
+    va_end(ap);
 }
 
 static const char *sb_str(sbuf *b)
@@ -98,9 +111,9 @@ static void sb_clause(sbuf *b, const char *fmt, ...)
     sb_add(b, "%s", tmp);
 }
 
-/* Text for a data file field or comment: no tabs, newlines or control
- * characters, and no double quotes (gnuplot reads a double quote in a data
- * file as the start of a quoted string): they become single quotes.
+/* Text for a data file field or a comment: no tabs, newlines or control
+ * characters (spaces), no double quotes (gnuplot reads one in a data file as
+ * the start of a quoted string: single quotes) and no backslashes (slashes).
  * Truncated to max characters ("..." at the end) when max > 0. */
 static char *data_text(char *buf, size_t len, const char *s, size_t max)
 {
@@ -111,6 +124,9 @@ static char *data_text(char *buf, size_t len, const char *s, size_t max)
             c = ' ';
         else if (c == '"')
             c = '\'';
+        else if (c == '\\')
+            c = '/';    /* gnuplot: an escape in quoted strings, a line
+                         * continuation at the end of a script line */
         buf[n++] = (char)c;
     }
     buf[n] = 0;
@@ -349,20 +365,10 @@ static void dset(dict *d, const char *key, const char *fmt, ...) __attribute__((
 static void dset(dict *d, const char *key, const char *fmt, ...)
 {
     sbuf b = { 0 };
-    char tmp[4096];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    sb_vadd(&b, fmt, ap);
     va_end(ap);
-    if (n >= (int)sizeof tmp) {     /* long: format again into a buffer of its size */
-        b.cap = (size_t)n + 1;
-        b.s = cli_xmalloc(b.cap);
-        va_start(ap, fmt);
-        vsnprintf(b.s, b.cap, fmt, ap);
-        va_end(ap);
-    } else {
-        sb_add(&b, "%s", tmp);
-    }
     for (int i = 0; i < d->n; i++) {
         if (!strcmp(d->key[i], key)) {
             free(d->val[i]);
@@ -373,7 +379,7 @@ static void dset(dict *d, const char *key, const char *fmt, ...)
     if (d->n >= 32)
         abort();
     d->key[d->n] = key;
-    d->val[d->n++] = b.s ? b.s : cli_xstrdup("");
+    d->val[d->n++] = b.s;
 }
 
 static void dset_quoted(dict *d, const char *key, const char *text)
@@ -438,7 +444,7 @@ static int write_script(const ctx *c, const rp_chart *ch, const char *tmpl, cons
     sb_add(&b, "# %s.gp - gctune report: %s\n", ch->name, ch->title);
     sb_add(&b, "# run: %s\n", data_text(t, sizeof t, c->run->path, 0));
     sb_add(&b, "# Written by gctune %s.  Self-contained: `gnuplot %s.gp` in this directory\n"
-               "# reads %s.dat and writes %s.%s (fmt = 'svg' for SVG).\n\n",
+               "# reads %s.dat and writes %s.%s (fmt and out below: 'png' or 'svg').\n\n",
            PACKAGE_VERSION, ch->name, ch->name, ch->name, c->r->format);
     sb_add(&b, "fmt = '%s'\nout = '%s.%s'\ndatafile = '%s.dat'\n\n", c->r->format, ch->name,
            c->r->format, ch->name);
@@ -1009,7 +1015,7 @@ static int chart_gc_cpu(ctx *c, rp_chart *ch)
     } else if (n >= 1) {
         /* windows at least 0.8 T/CPU_MIN_WINDOWS long (a series sampled every
          * T/100 keeps its points), from t = 0 (fraction 0) */
-        int64_t minw = c->T * 8 / (CPU_MIN_WINDOWS * 10), t1 = 0;
+        int64_t minw = c->T / CPU_MIN_WINDOWS / 10 * 8, t1 = 0;
         double f1 = 0;
         win = cli_xmalloc(n * sizeof *win);
         for (size_t i = 0; i < n; i++) {
@@ -1265,7 +1271,7 @@ static void chart_labels(const rm_run *run, const rm_site *const *sites, size_t 
         snprintf(base, sizeof base, "%s", out[i]);
         if (strlen(base) > keep)
             data_text(base, sizeof base, out[i], keep);
-        snprintf(out[i], CHART_LABEL_LEN, "%s%s", base, suffix);
+        snprintf(out[i], CHART_LABEL_LEN, "%.200s%.40s", base, suffix);
     }
     free(dup);
 }
@@ -1380,7 +1386,8 @@ static int chart_alloc_rate(ctx *c, rp_chart *ch)
             if (!valid(h->total_alloc))
                 continue;
             if (valid(pt) && h->t > pt && h->total_alloc >= pv) {
-                double rate = (double)(h->total_alloc - pv) / ((double)(h->t - pt) / 1e9);
+                double rate = ((double)h->total_alloc - (double)pv) /
+                              (((double)h->t - (double)pt) / 1e9);
                 fprintf(f, "%lld\t%.9g\n%lld\t%.9g\n", (long long)pt, rate, (long long)h->t, rate);
                 if (rate > max)
                     max = rate;
@@ -1515,7 +1522,7 @@ static int chart_inuse(ctx *c, rp_chart *ch)
     fputs("time_ns", f);
     double max = 0;
     size_t leaks = 0;
-    const rm_site *ss[INUSE_MAX_LINES];
+    const rm_site *ss[INUSE_MAX_LINES] = { 0 };
     char labels[INUSE_MAX_LINES][CHART_LABEL_LEN];
     for (size_t j = 0; j < nsel; j++)
         ss[j] = site_of(run, c->hist_ids[sel[j]]);

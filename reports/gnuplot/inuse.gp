@@ -10,5 +10,5 @@ set ylabel 'in use (@UNIT@, estimated from samples)'
 scale = @SCALE@
 set xrange [0:@T_END@]
 set yrange [0:@Y_MAX@]
-set key below center horizontal Left reverse nobox noopaque width 2 height 1 maxrows 4 font ',12'
+set key below center horizontal Left reverse nobox noopaque width -2 height 1 maxcols 2 font ',12'
 plot for [i=2:@LAST_COLUMN@] datafile using ($1/1e9):(column(i)/scale) with lines ls (i-1) title columnheader(i)

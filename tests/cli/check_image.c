@@ -196,8 +196,10 @@ static int check_png(const char *file, const unsigned char *b, size_t n)
         free(idat);
         return bad(file, "size %ux%u, want %dx%d", w, h, want_w, want_h);
     }
-    int channels = color == 0 ? 1 : color == 2 ? 3 : color == 3 ? 1 : color == 4 ? 2 : color == 6 ? 4 : 0;
-    if (!channels || (depth != 8 && !((color == 3 || color == 0) && (depth == 1 || depth == 2 || depth == 4)))) {
+    int channels = color == 0 ? 1 : color == 2 ? 3 : color == 3 ? 1
+                 : color == 4 ? 2 : color == 6 ? 4 : 0;
+    int small = (color == 3 || color == 0) && (depth == 1 || depth == 2 || depth == 4);
+    if (!channels || (depth != 8 && !small)) {
         free(idat);
         return bad(file, "colour type %d with bit depth %d: not checked by this tool", color, depth);
     }
