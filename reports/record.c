@@ -321,8 +321,21 @@ static int exit_status(int st)
     return CLI_FAIL;
 }
 
-static void summary(const char *path, int backend)
+static void summary(const char *pattern, int backend, pid_t pid)
 {
+    /* %p (the profiler expands it) is the child's pid: exec keeps it */
+    char path[PATH_MAX];
+    size_t n = 0;
+    for (const char *p = pattern; *p && n + 1 < sizeof path; p++) {
+        if (p[0] == '%' && p[1] == 'p' && pid > 0) {
+            int w = snprintf(path + n, sizeof path - n, "%ld", (long)pid);
+            n = w > 0 && (size_t)w < sizeof path - n ? n + (size_t)w : sizeof path - 1;
+            p++;
+        } else {
+            path[n++] = *p;
+        }
+    }
+    path[n] = 0;
     if (access(path, F_OK) != 0) {
         fprintf(stderr, "gctune record: no database written (%s)\n", path);
         return;
@@ -493,6 +506,6 @@ int cmd_record(int argc, char **argv)
             cli_db_error(db);
         gcts_close(db);
     }
-    summary(dbpath, backend);
+    summary(dbpath, backend, backend == B_GO ? -1 : pid);   /* go: record wrote the path as given */
     return rc;
 }
