@@ -22,7 +22,9 @@
  * probing, backward-shift deletion) in mmap'd memory under its own mutex,
  * plus `filter`, an array of counters indexed by another part of the
  * address hash: filter[f(p)] = number of entries whose address maps to it.
- * free() of a block whose counter is 0 (nearly all of them) takes no lock.
+ * free() of a block whose counter is 0 (nearly all of them) takes no lock;
+ * while the set is empty (`live` == 0: not recording, rate 0) free does
+ * not even read the filter.
  * Invariant: an address is in the table exactly while its sampled block is
  * live; it is inserted before the allocation returns and removed before
  * the block goes back to glibc, so a reused address never meets a stale
@@ -76,7 +78,7 @@ static TLS uint64_t tgen;        /* generation the countdown was drawn for */
 /* ---- the sampled set ---- */
 
 #define NSTRIPE 64
-#define FILTER_BITS 18
+#define FILTER_BITS 16         /* 256 KiB of counters: stays in L2 */
 struct entry {
     uintptr_t addr;              /* 0 = empty */
     uint64_t token;
@@ -89,6 +91,7 @@ struct stripe {
 } __attribute__((aligned(64)));
 static struct stripe stripes[NSTRIPE];
 static uint32_t filter[1u << FILTER_BITS];   /* atomic counters */
+static uint64_t live;            /* atomic: entries in the set (0: free skips the filter too) */
 
 static inline uint64_t hash_addr(uintptr_t p)
 {
@@ -183,8 +186,10 @@ static void set_add(void *obj, uint64_t token, uint64_t g)
     uint64_t h = hash_addr(p);
     struct stripe *s = &stripes[STRIPE_OF(h)];
     pthread_mutex_lock(&s->lock);
-    if (stripe_insert(s, p, h, token, g) == 0)
+    if (stripe_insert(s, p, h, token, g) == 0) {
+        __atomic_add_fetch(&live, 1, __ATOMIC_RELAXED);
         __atomic_add_fetch(&filter[FILTER_OF(h)], 1, __ATOMIC_RELEASE);
+    }
     pthread_mutex_unlock(&s->lock);
 }
 
@@ -192,6 +197,10 @@ static void set_add(void *obj, uint64_t token, uint64_t g)
  * sampled or of an older recording). */
 static inline uint64_t set_take(void *obj, uint64_t *gout)
 {
+    /* The insertion happened before the allocation returned, and the
+     * block reached this thread after that: a nonzero count is visible. */
+    if (__builtin_expect(__atomic_load_n(&live, __ATOMIC_RELAXED) == 0, 1))
+        return 0;
     uintptr_t p = (uintptr_t)obj;
     uint64_t h = hash_addr(p);
     if (__builtin_expect(__atomic_load_n(&filter[FILTER_OF(h)], __ATOMIC_ACQUIRE) == 0, 1))
@@ -200,8 +209,10 @@ static inline uint64_t set_take(void *obj, uint64_t *gout)
     struct entry e;
     pthread_mutex_lock(&s->lock);
     int found = stripe_remove(s, p, h, &e);
-    if (found)
+    if (found) {
         __atomic_sub_fetch(&filter[FILTER_OF(h)], 1, __ATOMIC_RELEASE);
+        __atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
+    }
     pthread_mutex_unlock(&s->lock);
     if (!found)
         return 0;
@@ -264,7 +275,7 @@ static __attribute__((noinline)) void sample_slow(void *obj, size_t n, uintptr_t
 
 static inline void account(void *obj, size_t n, uintptr_t ret)
 {
-    if (!obj || !__atomic_load_n(&enabled, __ATOMIC_RELAXED))
+    if (!obj || !__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
         return;
     if (__builtin_expect((countdown -= (int64_t)n) > 0, 1) &&
         __builtin_expect(tgen == __atomic_load_n(&gen, __ATOMIC_RELAXED), 1))
@@ -509,6 +520,7 @@ static void fork_child(void)
         pthread_mutex_init(&s->lock, NULL);
     }
     memset(filter, 0, sizeof filter);
+    live = 0;
     pthread_mutex_init(&attach_lock, NULL);
 }
 
