@@ -9,7 +9,9 @@
  * plus posix_memalign / aligned_alloc / memalign / valloc / reallocarray
  * calls, and a fork whose child allocates and exits 0.  Prints one line
  * per site with its byte count; exits with argv[1] when given (status
- * passthrough tests).
+ * passthrough tests).  `malloc_prog shuffle`: two threads allocate
+ * 2 x 50000 blocks at site_shuffle, the main thread frees them in a
+ * shuffled order (the sampled set's deletions, cross-thread frees).
  */
 #define _GNU_SOURCE
 #include <malloc.h>
@@ -66,8 +68,51 @@ static void *worker(void *arg)
     return NULL;
 }
 
+#define SHUF_N 50000
+static void *shuf[2 * SHUF_N];
+
+static __attribute__((noinline)) void *site_shuffle(size_t n)
+{
+    void *p = malloc(n);
+    sink += (unsigned long)p;
+    return p;
+}
+
+static void *shuffle_worker(void *arg)
+{
+    void **out = arg;
+    for (int i = 0; i < SHUF_N; i++)
+        if (!(out[i] = site_shuffle(16 + (size_t)(i % 97) * 8)))
+            abort();
+    return NULL;
+}
+
+static int shuffle_main(void)
+{
+    pthread_t a, b;
+    if (pthread_create(&a, NULL, shuffle_worker, shuf) != 0 ||
+        pthread_create(&b, NULL, shuffle_worker, shuf + SHUF_N) != 0)
+        return 1;
+    pthread_join(a, NULL);
+    pthread_join(b, NULL);
+    unsigned long x = 88172645463325252ul;
+    for (int i = 2 * SHUF_N - 1; i > 0; i--) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        int j = (int)(x % (unsigned long)(i + 1));
+        void *t = shuf[i];
+        shuf[i] = shuf[j];
+        shuf[j] = t;
+    }
+    for (int i = 0; i < 2 * SHUF_N; i++)
+        free(shuf[i]);
+    printf("shuffle %d\n", 2 * SHUF_N);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc > 1 && !strcmp(argv[1], "shuffle"))
+        return shuffle_main();
     pthread_t th[NTHREADS];
     for (int i = 0; i < NTHREADS; i++)
         if (pthread_create(&th[i], NULL, worker, NULL) != 0)

@@ -77,6 +77,18 @@ drop=$(q "SELECT value FROM meta WHERE key = 'dropped_samples'")
 [ $((n + drop)) -ge 80000 ] || fail "rate 1: site_small $n samples + $drop dropped, want >= 80000"
 echo "ok 2 - GCTUNE_SAMPLE_RATE=1: site_calloc 5000 samples, site_small $n (+$drop dropped)"
 
+# 2b. rate 1, 100000 blocks freed in shuffled order by another thread
+db="$tmp/shuf.sqlite"
+LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=1 GCTUNE_PROFILE_QUEUE=1048576 \
+    "$prog" shuffle >"$tmp/out" 2>"$tmp/err" || fail "exit $? in shuffle"
+[ "$(cat "$tmp/out")" = "shuffle 100000" ] || fail "shuffle output: $(cat "$tmp/out")"
+r=$(site site_shuffle); n=${r%%|*}; r=${r#*|}; r=${r#*|}; freed=${r%%|*}
+drop=$(q "SELECT value FROM meta WHERE key = 'dropped_samples'")
+dropf=$(q "SELECT value FROM meta WHERE key = 'dropped_frees'")
+[ $((n + drop)) -eq 100000 ] || fail "shuffle: $n samples + $drop dropped, want 100000"
+[ $((freed + dropf)) -eq "$n" ] || fail "shuffle: $freed of $n samples freed (+$dropf dropped frees)"
+echo "ok 2b - shuffled frees: $n samples, $freed freed"
+
 # 3. rate 0: a database, no samples
 db="$tmp/off.sqlite"
 LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=0 "$prog" >"$tmp/out" 2>"$tmp/err" || fail "exit $? at rate 0"
