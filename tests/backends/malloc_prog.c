@@ -12,6 +12,8 @@
  * passthrough tests).  `malloc_prog shuffle`: two threads allocate
  * 2 x 50000 blocks at site_shuffle, the main thread frees them in a
  * shuffled order (the sampled set's deletions, cross-thread frees).
+ * `malloc_prog exit`: calls exit(5) from main while two threads are still
+ * allocating (the profiler's atexit flush under load).
  */
 #define _GNU_SOURCE
 #include <malloc.h>
@@ -109,10 +111,27 @@ static int shuffle_main(void)
     return 0;
 }
 
+static void *spin_worker(void *arg)
+{
+    (void)arg;
+    for (;;)
+        free(site_small(SMALL_SIZE));
+    return NULL;
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "shuffle"))
         return shuffle_main();
+    if (argc > 1 && !strcmp(argv[1], "exit")) {
+        pthread_t a, b;
+        if (pthread_create(&a, NULL, spin_worker, NULL) != 0 ||
+            pthread_create(&b, NULL, spin_worker, NULL) != 0)
+            return 1;
+        for (int i = 0; i < 20000; i++)
+            free(site_small(SMALL_SIZE));
+        exit(5);
+    }
     pthread_t th[NTHREADS];
     for (int i = 0; i < NTHREADS; i++)
         if (pthread_create(&th[i], NULL, worker, NULL) != 0)

@@ -101,3 +101,12 @@ LD_PRELOAD="$lib" GCTUNE_PROFILE="$tmp/st.sqlite" "$prog" 3 >/dev/null 2>&1
 db="$tmp/st.sqlite"
 [ "$(q "SELECT value FROM meta WHERE key = 'clean_exit'")" = 1 ] || fail "clean_exit after exit 3"
 echo "ok 4 - exit status"
+
+# 5. exit() from main while other threads allocate: flushed by atexit
+db="$tmp/exit.sqlite"
+LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=4096 "$prog" exit >/dev/null 2>"$tmp/err"
+rc=$?
+[ $rc -eq 5 ] || fail "exit(5) under load: exit $rc: $(cat "$tmp/err")"
+[ "$(q "SELECT value FROM meta WHERE key = 'clean_exit'")" = 1 ] || fail "exit(5): clean_exit"
+r=$(site site_small); [ "${r%%|*}" -ge 1000 ] || fail "exit(5): ${r%%|*} samples"
+echo "ok 5 - exit() under load: ${r%%|*} samples, clean exit recorded"
