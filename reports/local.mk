@@ -35,7 +35,8 @@ libgctune_cli_la_SOURCES = \
 	reports/analyze.c \
 	reports/export.c \
 	reports/import.c \
-	reports/diff.c
+	reports/diff.c \
+	reports/record.c
 libgctune_cli_la_CPPFLAGS = $(REPORTS_CPPFLAGS)
 
 GCTUNE_CLI_LIBS = libgctune_cli.la libgctune_pprof.la libgctune_store.la \
@@ -68,7 +69,8 @@ CLEANFILES += fuzz-fail-*.sqlite
 CLI_TESTS = \
 	tests/cli/test_cli.sh \
 	tests/cli/test_import_go.sh \
-	tests/cli/test_fuzz_dbreader.sh
+	tests/cli/test_fuzz_dbreader.sh \
+	tests/backends/test_record.sh
 TESTS += $(CLI_TESTS)
 EXTRA_DIST += $(CLI_TESTS) tests/cli/cli_lib.sh tests/cli/gctrace_prog/main.go \
 	tests/cli/gctrace_prog/go.mod docs/cli.md bench/cli_bench.sh tests/fixtures/db
