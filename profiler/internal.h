@@ -51,6 +51,15 @@ int64_t gctp_real_ns(void);
 void gctp_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* writer.c */
+/* Nonzero on the profiler's own threads (the writer, the symbolizer):
+ * backends that see every allocation of the process (malloc) never
+ * sample them. */
+int gctp_is_profiler_thread(void);
+extern __thread int gctp_profiler_thread;
+/* profiler.c: the backend the start from GCTUNE_PROFILE attaches to
+ * (default libgc); the preload library sets the malloc backend from a
+ * constructor that runs before the profiler's. */
+void gctp_set_env_backend(const gct_backend *b);
 int gctp_writer_prepare(void);   /* meta rows; 0 or -1 (message printed) */
 void *gctp_writer_main(void *arg);
 

@@ -442,6 +442,13 @@ static int64_t parse_bytes(const char *s)
     return (int64_t)(v * mul);
 }
 
+static const gct_backend *env_backend;
+
+void gctp_set_env_backend(const gct_backend *b)
+{
+    env_backend = b;
+}
+
 static void stop_at_exit(void)
 {
     gct_profiler_stop();
@@ -455,6 +462,7 @@ __attribute__((constructor)) static void start_from_env(void)
     gct_profiler_config cfg;
     gct_profiler_config_init(&cfg);
     cfg.db_path = path;
+    cfg.backend = env_backend;
     const char *r = getenv("GCTUNE_SAMPLE_RATE");
     if (r && *r) {
         cfg.sample_rate = parse_bytes(r);

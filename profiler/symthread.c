@@ -9,6 +9,7 @@
  * for gctp_symq_stop, which runs after the thread is joined.
  */
 #include "symthread.h"
+#include "internal.h"
 #include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -48,6 +49,7 @@ static int push(void **arr, size_t *n, size_t *cap, size_t elem, const void *v)
 static void *main_fn(void *arg)
 {
     (void)arg;
+    gctp_profiler_thread = 1;
     pthread_mutex_lock(&lock);
     for (;;) {
         while (todo_head == ntodo && !quit)

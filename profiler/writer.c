@@ -478,9 +478,17 @@ static void discard_until_stopped(void)
         gctp_queue_release(&gctp.q);
 }
 
+__thread int gctp_profiler_thread;
+
+int gctp_is_profiler_thread(void)
+{
+    return gctp_profiler_thread;
+}
+
 void *gctp_writer_main(void *arg)
 {
     (void)arg;
+    gctp_profiler_thread = 1;
     int64_t flush_ns = (int64_t)gctp.flush_ms * 1000000, heap_ns = (int64_t)gctp.heap_ms * 1000000;
     int64_t last_commit = gctp_mono_ns(), last_heap = 0;
     const char *what = "begin";

@@ -95,6 +95,37 @@ static const char diff_usage[] =
     "\n"
     "exit status: 0 success, 1 unreadable or invalid database, 2 usage error.\n";
 
+static const char record_usage[] =
+    "usage: gctune record [-o out.sqlite] [--backend libgc|malloc|bdwgc|go] [--rate B]\n"
+    "                     [--tuner POLICY] [--] PROGRAM ARGS...\n"
+    "\n"
+    "Runs PROGRAM with the heap profiler on and leaves a run database.  stdin,\n"
+    "stdout and stderr are the program's; the exit status is the program's\n"
+    "(128+N when it is killed by signal N).  A summary line goes to stderr.\n"
+    "\n"
+    "Backends (default: from the program's file):\n"
+    "  libgc   programs linked with libgctune.so (DT_NEEDED): GCTUNE_PROFILE\n"
+    "  malloc  any other program: LD_PRELOAD of libgctune-preload.so (found\n"
+    "          next to gctune: .libs/ or ../lib; GCTUNE_PRELOAD overrides);\n"
+    "          samples and frees, no GC events, no GC knobs\n"
+    "  go      Go binaries (.note.go.buildid): run with GODEBUG=gctrace=1, the\n"
+    "          trace lines go into gc_cycles as they come (stderr is passed on)\n"
+    "  bdwgc   not yet supported\n"
+    "\n"
+    "options:\n"
+    "  -o, --output FILE  the database (default: gctune-PROGRAM.sqlite in the\n"
+    "                     current directory); replaced if it exists\n"
+    "  --backend NAME     libgc, malloc, bdwgc or go\n"
+    "  --rate B           mean sampling interval in bytes (GCTUNE_SAMPLE_RATE;\n"
+    "                     K, M, G suffixes; 1 = every allocation, 0 = none)\n"
+    "  --tuner POLICY     GCTUNE_TUNER for the program\n"
+    "  -h, --help         this help\n"
+    "\n"
+    "exit status: the program's; 2 usage error (unknown option or backend,\n"
+    "bdwgc), 127 program not found, 1 other failure before the program ran.\n";
+
+int cmd_record(int argc, char **argv);
+
 static const char report_usage[] =
     "usage: gctune report [-o DIR] [--format png|svg] [--top N] run.sqlite\n"
     "\n"
@@ -124,6 +155,8 @@ static const char report_usage[] =
     "failure (naming the chart's script), 2 usage error.\n";
 
 const cli_command cli_commands[] = {
+    { "record", "run a program with the heap profiler on: a run database",
+      record_usage, cmd_record },
     { "analyze", "summarize a run: GC, heap, top allocation sites, leak suspects",
       analyze_usage, cmd_analyze },
     { "export", "write a run as pprof, folded stacks or CSV", export_usage, cmd_export },

@@ -39,6 +39,7 @@ libgctune_cli_la_SOURCES = \
 	reports/export.c \
 	reports/import.c \
 	reports/diff.c \
+	reports/record.c \
 	reports/report.h \
 	reports/report.c \
 	reports/report_charts.c \
@@ -103,7 +104,8 @@ CLI_TESTS = \
 	tests/cli/test_cli.sh \
 	tests/cli/test_report.sh \
 	tests/cli/test_import_go.sh \
-	tests/cli/test_fuzz_dbreader.sh
+	tests/cli/test_fuzz_dbreader.sh \
+	tests/backends/test_record.sh
 TESTS += $(CLI_TESTS)
 EXTRA_DIST += $(CLI_TESTS) tests/cli/cli_lib.sh tests/cli/gctrace_prog/main.go \
 	tests/cli/gctrace_prog/go.mod docs/cli.md bench/cli_bench.sh tests/fixtures/db

@@ -1,0 +1,536 @@
+/* backends/malloc.c - the malloc backend: glibc's malloc seen through
+ * <gctune/backend.h>, built into libgctune-preload.so (LD_PRELOAD).
+ *
+ * Owns: the interposed allocation functions (malloc, calloc, realloc,
+ * free, posix_memalign, aligned_alloc, memalign, valloc, pvalloc,
+ * reallocarray, malloc_usable_size), each thread's sampling countdown, and
+ * the set of sampled blocks (address -> the profiler's token).
+ *
+ * Forwarding: to glibc's __libc_* entry points (no dlsym on the allocation
+ * path; malloc_usable_size is found with dlsym(RTLD_NEXT) once).
+ *
+ * Sampling: as libgc (libgc/profile.c): each thread's countdown is drawn
+ * from an exponential with mean `rate` (1 = every allocation, 0 = off);
+ * the allocation that brings it to <= 0 is sampled with ret =
+ * __builtin_return_address(0) of the interposed function.  Never sampled:
+ * allocations made while this thread is already inside the sampling path
+ * (in_backend: the unwinder and the sink allocate), and allocations of the
+ * profiler's own threads (gctp_is_profiler_thread: the writer's SQLite,
+ * the symbolizer).
+ *
+ * Sampled set: NSTRIPE stripes, each an open-addressing table (linear
+ * probing, backward-shift deletion) in mmap'd memory under its own mutex,
+ * plus `filter`, an array of counters indexed by another part of the
+ * address hash: filter[f(p)] = number of entries whose address maps to it.
+ * free() of a block whose counter is 0 (nearly all of them) takes no lock;
+ * while the set is empty (`live` == 0: not recording, rate 0) free does
+ * not even read the filter.
+ * Invariant: an address is in the table exactly while its sampled block is
+ * live; it is inserted before the allocation returns and removed before
+ * the block goes back to glibc, so a reused address never meets a stale
+ * entry.  A recording's entries belong to it (gen): after detach the table
+ * is emptied lazily (entries of an old generation are dropped silently).
+ *
+ * Fork: the child records nothing (the profiler is off there): the atfork
+ * handlers hold every stripe lock across fork, and the child empties the
+ * table and detaches.
+ */
+#define _GNU_SOURCE
+#include "gctune/backend.h"
+#include "internal.h"
+#include <dlfcn.h>
+#include <errno.h>
+#include <malloc.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+extern void *__libc_memalign(size_t, size_t);
+extern void *__libc_valloc(size_t);
+extern void *__libc_pvalloc(size_t);
+
+#define TLS __thread __attribute__((tls_model("initial-exec")))
+#define EXPORT __attribute__((visibility("default")))
+
+/* ---- state ---- */
+
+static gct_sink cur;             /* copied before `enabled` is set */
+static uint64_t cur_rate, cur_seed;
+static int enabled;              /* atomic: sampling on */
+static uint64_t gen;             /* atomic: recording generation (attach count) */
+static uint64_t nthreads;        /* atomic: ordinal for seeding */
+static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static TLS int in_backend;
+static TLS int64_t countdown;
+static TLS uint64_t rng;
+static TLS uint64_t tgen;        /* generation the countdown was drawn for */
+
+/* ---- the sampled set ---- */
+
+#define NSTRIPE 64
+#define FILTER_BITS 16         /* 256 KiB of counters: stays in L2 */
+struct entry {
+    uintptr_t addr;              /* 0 = empty */
+    uint64_t token;
+    uint64_t gen;
+};
+struct stripe {
+    pthread_mutex_t lock;
+    struct entry *tab;           /* mmap'd, cap entries */
+    size_t cap, n;
+} __attribute__((aligned(64)));
+static struct stripe stripes[NSTRIPE];
+static uint32_t filter[1u << FILTER_BITS];   /* atomic counters */
+static uint64_t live;            /* atomic: entries in the set (0: free skips the filter too) */
+
+static inline uint64_t hash_addr(uintptr_t p)
+{
+    uint64_t x = (uint64_t)p >> 4;
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdull;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ull;
+    x ^= x >> 33;
+    return x;
+}
+#define STRIPE_OF(h) ((h) & (NSTRIPE - 1))
+#define FILTER_OF(h) (((h) >> 40) & ((1u << FILTER_BITS) - 1))
+#define SLOT_OF(h, mask) (((h) >> 6) & (mask))
+
+static void *map_table(size_t cap)
+{
+    void *p = mmap(NULL, cap * sizeof(struct entry), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+/* s->lock held.  Returns 0 or -1 (no memory: the sample is not kept). */
+static int stripe_insert(struct stripe *s, uintptr_t p, uint64_t h, uint64_t token, uint64_t g)
+{
+    if ((s->n + 1) * 4 > s->cap * 3) {
+        size_t ncap = s->cap ? s->cap * 2 : 1024;
+        struct entry *nt = map_table(ncap);
+        if (!nt)
+            return -1;
+        for (size_t i = 0; i < s->cap; i++) {
+            struct entry *e = &s->tab[i];
+            if (!e->addr)
+                continue;
+            size_t j = SLOT_OF(hash_addr(e->addr), ncap - 1);
+            while (nt[j].addr)
+                j = (j + 1) & (ncap - 1);
+            nt[j] = *e;
+        }
+        if (s->tab)
+            munmap(s->tab, s->cap * sizeof(struct entry));
+        s->tab = nt;
+        s->cap = ncap;
+    }
+    size_t mask = s->cap - 1, j = SLOT_OF(h, mask);
+    while (s->tab[j].addr && s->tab[j].addr != p)
+        j = (j + 1) & mask;
+    if (!s->tab[j].addr)
+        s->n++;
+    s->tab[j].addr = p;
+    s->tab[j].token = token;
+    s->tab[j].gen = g;
+    return 0;
+}
+
+/* s->lock held.  Removes p; returns 1 and its entry if it was there. */
+static int stripe_remove(struct stripe *s, uintptr_t p, uint64_t h, struct entry *out)
+{
+    if (!s->cap)
+        return 0;
+    size_t mask = s->cap - 1, j = SLOT_OF(h, mask);
+    while (s->tab[j].addr != p) {
+        if (!s->tab[j].addr)
+            return 0;
+        j = (j + 1) & mask;
+    }
+    *out = s->tab[j];
+    s->n--;
+    /* backward-shift deletion */
+    size_t i = j;
+    for (;;) {
+        s->tab[i].addr = 0;
+        size_t k = i;
+        for (;;) {
+            k = (k + 1) & mask;
+            if (!s->tab[k].addr)
+                return 1;
+            size_t home = SLOT_OF(hash_addr(s->tab[k].addr), mask);
+            /* may move k to i when home is not cyclically in (i, k] */
+            if (i <= k ? (home <= i || home > k) : (home <= i && home > k))
+                break;
+        }
+        s->tab[i] = s->tab[k];
+        i = k;
+    }
+}
+
+/* Records a sampled block (before the allocation returns). */
+static void set_add(void *obj, uint64_t token, uint64_t g)
+{
+    uintptr_t p = (uintptr_t)obj;
+    uint64_t h = hash_addr(p);
+    struct stripe *s = &stripes[STRIPE_OF(h)];
+    pthread_mutex_lock(&s->lock);
+    if (stripe_insert(s, p, h, token, g) == 0) {
+        __atomic_add_fetch(&live, 1, __ATOMIC_RELAXED);
+        __atomic_add_fetch(&filter[FILTER_OF(h)], 1, __ATOMIC_RELEASE);
+    }
+    pthread_mutex_unlock(&s->lock);
+}
+
+/* Takes obj out of the set if it is there; returns its token (0 if not
+ * sampled or of an older recording). */
+static inline uint64_t set_take(void *obj, uint64_t *gout)
+{
+    /* The insertion happened before the allocation returned, and the
+     * block reached this thread after that: a nonzero count is visible. */
+    if (__builtin_expect(__atomic_load_n(&live, __ATOMIC_RELAXED) == 0, 1))
+        return 0;
+    uintptr_t p = (uintptr_t)obj;
+    uint64_t h = hash_addr(p);
+    if (__builtin_expect(__atomic_load_n(&filter[FILTER_OF(h)], __ATOMIC_ACQUIRE) == 0, 1))
+        return 0;
+    struct stripe *s = &stripes[STRIPE_OF(h)];
+    struct entry e;
+    pthread_mutex_lock(&s->lock);
+    int found = stripe_remove(s, p, h, &e);
+    if (found) {
+        __atomic_sub_fetch(&filter[FILTER_OF(h)], 1, __ATOMIC_RELEASE);
+        __atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (!found)
+        return 0;
+    *gout = e.gen;
+    return e.token;
+}
+
+/* ---- sampling ---- */
+
+static uint64_t splitmix64(uint64_t x)
+{
+    x += 0x9E3779B97F4A7C15ull;
+    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
+    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
+    return x ^ (x >> 31);
+}
+
+static int64_t draw(uint64_t rate)
+{
+    if (rate == 0)
+        return INT64_MAX;
+    if (rate == 1)
+        return 0;
+    uint64_t x = rng;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    rng = x;
+    double u = (double)((x * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
+    double d = -log(1.0 - u) * (double)rate;
+    if (d >= 0x1.0p62)
+        return INT64_MAX;
+    return (int64_t)d;
+}
+
+/* The countdown ran out (or belongs to an older recording). */
+static __attribute__((noinline)) void sample_slow(void *obj, size_t n, uintptr_t ret)
+{
+    uint64_t g = __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
+    uint64_t rate = cur_rate;
+    if (tgen != g) {
+        /* first allocation of this thread in this recording: seed, draw,
+         * and count this allocation against the fresh countdown */
+        tgen = g;
+        uint64_t ord = __atomic_add_fetch(&nthreads, 1, __ATOMIC_RELAXED);
+        rng = splitmix64(cur_seed + ord) | 1;
+        countdown = draw(rate) - (int64_t)n;
+        if (countdown > 0)
+            return;
+    }
+    countdown = draw(rate);
+    if (in_backend || gctp_is_profiler_thread())
+        return;
+    in_backend = 1;
+    uint64_t token = cur.sample ? cur.sample(cur.ctx, obj, n, rate, ret) : 0;
+    if (token)
+        set_add(obj, token, g);
+    in_backend = 0;
+}
+
+static inline void account(void *obj, size_t n, uintptr_t ret)
+{
+    if (!obj || !__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
+        return;
+    if (__builtin_expect((countdown -= (int64_t)n) > 0, 1) &&
+        __builtin_expect(tgen == __atomic_load_n(&gen, __ATOMIC_RELAXED), 1))
+        return;
+    sample_slow(obj, n, ret);
+}
+
+/* Before obj goes back to glibc. */
+static inline void forget(void *obj)
+{
+    if (!obj)
+        return;
+    uint64_t g;
+    uint64_t token = set_take(obj, &g);
+    if (!token)
+        return;
+    if (g != __atomic_load_n(&gen, __ATOMIC_ACQUIRE) || !__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
+        return;
+    int saved = in_backend;
+    in_backend = 1;
+    if (cur.freed)
+        cur.freed(cur.ctx, token);
+    in_backend = saved;
+}
+
+/* ---- the interposed functions ---- */
+
+EXPORT void *malloc(size_t n)
+{
+    void *p = __libc_malloc(n);
+    account(p, n, (uintptr_t)__builtin_return_address(0));
+    return p;
+}
+
+EXPORT void free(void *p)
+{
+    forget(p);
+    __libc_free(p);
+}
+
+EXPORT void *calloc(size_t a, size_t b)
+{
+    void *p = __libc_calloc(a, b);
+    if (p)
+        account(p, a * b, (uintptr_t)__builtin_return_address(0));
+    return p;
+}
+
+static inline void *do_realloc(void *old, size_t n, uintptr_t ret)
+{
+    if (!old) {
+        void *p = __libc_malloc(n);
+        account(p, n, ret);
+        return p;
+    }
+    if (n == 0) {
+        forget(old);
+        __libc_free(old);
+        return NULL;
+    }
+    /* Out of the set before glibc may hand the address to another thread;
+     * if realloc fails the block is still live and keeps its token. */
+    uint64_t g = 0;
+    uint64_t token = set_take(old, &g);
+    void *p = __libc_realloc(old, n);
+    if (!p) {
+        if (token)
+            set_add(old, token, g);
+        return NULL;
+    }
+    if (token && g == __atomic_load_n(&gen, __ATOMIC_ACQUIRE) &&
+        __atomic_load_n(&enabled, __ATOMIC_ACQUIRE) && cur.freed) {
+        int saved = in_backend;
+        in_backend = 1;
+        cur.freed(cur.ctx, token);
+        in_backend = saved;
+    }
+    account(p, n, ret);
+    return p;
+}
+
+EXPORT void *realloc(void *old, size_t n)
+{
+    return do_realloc(old, n, (uintptr_t)__builtin_return_address(0));
+}
+
+EXPORT void *reallocarray(void *old, size_t a, size_t b)
+{
+    size_t n;
+    if (__builtin_mul_overflow(a, b, &n)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    return do_realloc(old, n, (uintptr_t)__builtin_return_address(0));
+}
+
+EXPORT void *memalign(size_t align, size_t n)
+{
+    void *p = __libc_memalign(align, n);
+    account(p, n, (uintptr_t)__builtin_return_address(0));
+    return p;
+}
+
+EXPORT void *aligned_alloc(size_t align, size_t n)
+{
+    void *p = __libc_memalign(align, n);
+    account(p, n, (uintptr_t)__builtin_return_address(0));
+    return p;
+}
+
+EXPORT int posix_memalign(void **out, size_t align, size_t n)
+{
+    if (align < sizeof(void *) || (align & (align - 1)) != 0)
+        return EINVAL;
+    int saved = errno;
+    void *p = __libc_memalign(align, n);
+    if (!p)
+        return ENOMEM;
+    errno = saved;
+    account(p, n, (uintptr_t)__builtin_return_address(0));
+    *out = p;
+    return 0;
+}
+
+EXPORT void *valloc(size_t n)
+{
+    void *p = __libc_valloc(n);
+    account(p, n, (uintptr_t)__builtin_return_address(0));
+    return p;
+}
+
+EXPORT void *pvalloc(size_t n)
+{
+    void *p = __libc_pvalloc(n);
+    account(p, n, (uintptr_t)__builtin_return_address(0));
+    return p;
+}
+
+static size_t (*real_usable_size)(void *);
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+    size_t (*fn)(void *) = __atomic_load_n(&real_usable_size, __ATOMIC_ACQUIRE);
+    if (!fn) {
+        fn = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+        if (!fn)
+            return 0;
+        __atomic_store_n(&real_usable_size, fn, __ATOMIC_RELEASE);
+    }
+    return fn(p);
+}
+
+/* ---- the backend ---- */
+
+static int mb_attach(const gct_sink *sink, uint64_t rate, uint64_t seed)
+{
+    pthread_mutex_lock(&attach_lock);
+    if (__atomic_load_n(&enabled, __ATOMIC_RELAXED)) {
+        pthread_mutex_unlock(&attach_lock);
+        return EBUSY;
+    }
+    cur = *sink;
+    cur_rate = rate;
+    cur_seed = seed;
+    __atomic_add_fetch(&gen, 1, __ATOMIC_RELEASE);
+    if (rate)
+        __atomic_store_n(&enabled, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&attach_lock);
+    return 0;
+}
+
+static void mb_detach(void)
+{
+    pthread_mutex_lock(&attach_lock);
+    __atomic_store_n(&enabled, 0, __ATOMIC_SEQ_CST);
+    /* A new generation: entries still in the set are dropped silently when
+     * their blocks are freed. */
+    __atomic_add_fetch(&gen, 1, __ATOMIC_RELEASE);
+    pthread_mutex_unlock(&attach_lock);
+}
+
+static int mb_read_stats(gct_backend_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    struct mallinfo2 mi = mallinfo2();
+    out->heap_alloc = mi.uordblks + mi.hblkhd;
+    out->heap_inuse = mi.uordblks + mi.hblkhd;
+    out->heap_sys = mi.arena + mi.hblkhd;
+    out->heap_idle = mi.fordblks;
+    long page = sysconf(_SC_PAGESIZE);
+    FILE *f = fopen("/proc/self/statm", "re");
+    if (f) {
+        unsigned long size = 0, resident = 0;
+        if (fscanf(f, "%lu %lu", &size, &resident) == 2)
+            out->sys = (uint64_t)resident * (uint64_t)page;
+        fclose(f);
+    }
+    out->gc_percent = -2;
+    out->memory_limit = -2;
+    return 0;
+}
+
+static const gct_backend malloc_backend = {
+    .name = "malloc",
+    .caps = GCT_CAP_SAMPLING | GCT_CAP_FREES | GCT_CAP_STATS,
+    .attach = mb_attach,
+    .detach = mb_detach,
+    .read_stats = mb_read_stats,
+};
+
+const gct_backend *gct_backend_malloc(void)
+{
+    return &malloc_backend;
+}
+
+/* ---- fork, start ---- */
+
+static void fork_prepare(void)
+{
+    pthread_mutex_lock(&attach_lock);
+    for (int i = 0; i < NSTRIPE; i++)
+        pthread_mutex_lock(&stripes[i].lock);
+}
+
+static void fork_parent(void)
+{
+    for (int i = NSTRIPE - 1; i >= 0; i--)
+        pthread_mutex_unlock(&stripes[i].lock);
+    pthread_mutex_unlock(&attach_lock);
+}
+
+static void fork_child(void)
+{
+    __atomic_store_n(&enabled, 0, __ATOMIC_RELAXED);
+    gen++;
+    for (int i = 0; i < NSTRIPE; i++) {
+        struct stripe *s = &stripes[i];
+        if (s->tab)
+            munmap(s->tab, s->cap * sizeof(struct entry));
+        s->tab = NULL;
+        s->cap = s->n = 0;
+        pthread_mutex_init(&s->lock, NULL);
+    }
+    memset(filter, 0, sizeof filter);
+    live = 0;
+    pthread_mutex_init(&attach_lock, NULL);
+}
+
+/* Before the profiler's constructor (default priority), which starts the
+ * recording from GCTUNE_PROFILE with the backend chosen here. */
+__attribute__((constructor(101))) static void preload_init(void)
+{
+    for (int i = 0; i < NSTRIPE; i++)
+        pthread_mutex_init(&stripes[i].lock, NULL);
+    pthread_atfork(fork_prepare, fork_parent, fork_child);
+    gctp_set_env_backend(&malloc_backend);
+    real_usable_size = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+}

@@ -1,0 +1,37 @@
+# backends/preload.mk - libgctune-preload.so, the LD_PRELOAD interposer:
+# the profiler (libgctune_prof.la, with the libgc runtime its libgc backend
+# needs) plus the malloc backend (backends/malloc.c), started from
+# GCTUNE_PROFILE by the profiler's constructor.  Exports only the malloc
+# family.  Included from Makefile.am after profiler/core.mk.
+
+lib_LTLIBRARIES += libgctune-preload.la
+libgctune_preload_la_SOURCES = backends/malloc.c
+libgctune_preload_la_CPPFLAGS = $(PROFILER_CPPFLAGS)
+# SQLite linked in statically (and not exported): the program may use
+# SQLite itself, and must not share the profiler's instance (its
+# sqlite3_config calls would fail once the profiler initialized SQLite).
+# The copy of libsqlite3.a (position independent on Debian) comes first so
+# that it resolves the profiler's references before -lsqlite3 does.
+libgctune_preload_la_LIBADD = backends/sqlite3-static.a \
+	libgctune_prof.la libgctune_core.la \
+	$(PTHREAD_LIBS) $(DL_LIBS) -lm
+EXTRA_libgctune_preload_la_DEPENDENCIES = backends/sqlite3-static.a
+CLEANFILES += backends/sqlite3-static.a
+backends/sqlite3-static.a:
+	@$(MKDIR_P) backends
+	@for d in `$(PKG_CONFIG) --variable=libdir sqlite3` /usr/lib/x86_64-linux-gnu /usr/lib64 /usr/lib; do \
+	    if test -f "$$d/libsqlite3.a"; then cp "$$d/libsqlite3.a" $@ && exit 0; fi; \
+	done; \
+	echo "error: libsqlite3.a not found (Debian package libsqlite3-dev)" >&2; exit 1
+libgctune_preload_la_LDFLAGS = -module -avoid-version -shared \
+	-export-symbols-regex '^(malloc|calloc|realloc|free|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|reallocarray|malloc_usable_size)$$' \
+	$(PTHREAD_CFLAGS)
+
+# End to end: a test program and real programs under LD_PRELOAD.
+check_PROGRAMS += tests/backends/malloc_prog
+tests_backends_malloc_prog_SOURCES = tests/backends/malloc_prog.c
+tests_backends_malloc_prog_LDADD = $(PTHREAD_LIBS)
+
+PRELOAD_SHELL_TESTS = tests/backends/test_preload.sh tests/backends/test_preload_real.sh
+TESTS += $(PRELOAD_SHELL_TESTS)
+EXTRA_DIST += $(PRELOAD_SHELL_TESTS)
