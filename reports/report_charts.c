@@ -97,7 +97,8 @@ static void sb_quote(sbuf *b, const char *s)
     sb_add(b, "'");
 }
 
-/* A clause list: "a, \\\n     b". */
+/* A clause list: "a, \\\n     b".  A first clause starting with '' (the
+ * previous file) names the data file instead. */
 static void sb_clause(sbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void sb_clause(sbuf *b, const char *fmt, ...)
 {
@@ -108,7 +109,10 @@ static void sb_clause(sbuf *b, const char *fmt, ...)
     va_end(ap);
     if (b->len)
         sb_add(b, ", \\\n     ");
-    sb_add(b, "%s", tmp);
+    if (!b->len && !strncmp(tmp, "'' ", 3))
+        sb_add(b, "datafile%s", tmp + 2);
+    else
+        sb_add(b, "%s", tmp);
 }
 
 /* Text for a data file field or a comment: no tabs, newlines or control
@@ -485,8 +489,13 @@ static int chart_heap(ctx *c, rp_chart *ch)
     size_t with_heap = 0;
     for (size_t i = 0; i < c->nc; i++)
         with_heap += valid(c->c[i].before) || valid(c->c[i].marked);
-    if (c->nh == 0 && with_heap == 0) {
-        skip(ch, "no heap series and no GC cycle with heap sizes%s",
+    size_t series_heap = 0;     /* heap_series rows with a size */
+    for (size_t i = 0; i < c->nh; i++)
+        series_heap += valid(c->h[i].heap_alloc) || valid(c->h[i].next_gc) ||
+                       valid(c->h[i].rss) || valid(c->h[i].released) || valid(c->h[i].heap_sys);
+    if (series_heap == 0 && with_heap == 0) {
+        skip(ch, "%s and no GC cycle with heap sizes%s",
+             c->nh ? "no heap sizes in the heap series" : "no heap series",
              rm_empty(run) ? " (an empty run)" : "");
         return 0;
     }
@@ -501,7 +510,7 @@ static int chart_heap(ctx *c, rp_chart *ch)
     int64_t lmax = -1;
     int has[8] = { 0 };
 
-    if (c->nh > 0) {
+    if (series_heap > 0) {
         /* from heap_series */
         fputs("# index 0: heap_series, one row per point\n"
               "# time_ns\theap_alloc\tnext_gc\trss\theap_released\theap_sys\tmemory_limit"
@@ -659,6 +668,15 @@ static int chart_heap(ctx *c, rp_chart *ch)
         dfree(&d);
         return -1;
     }
+    if (plot.len == 0) {
+        sb_free(&plot);
+        sb_free(&labels);
+        dfree(&d);
+        skip(ch, "the heap series and GC cycles have no heap sizes");
+        rp_path(path, c->r, "heap.dat");
+        remove(path);
+        return 0;
+    }
     unit u = bytes_unit(max);
     chart_title(c, ch, &d);
     dset(&d, "SCALE", "%.0f", u.scale);
@@ -667,7 +685,7 @@ static int chart_heap(ctx *c, rp_chart *ch)
     dset(&d, "Y_MAX", "%s", axis_max(b1, max / u.scale, 1.3));
     dset(&d, "LABELS", "%s", sb_str(&labels));
     dset(&d, "PLOT", "%s", sb_str(&plot));
-    int rc = write_script(c, ch, c->nh > 0 ? "heap" : "heap_gc", &d);
+    int rc = write_script(c, ch, series_heap > 0 ? "heap" : "heap_gc", &d);
     sb_free(&plot);
     sb_free(&labels);
     dfree(&d);
@@ -995,11 +1013,21 @@ static int chart_gc_cpu(ctx *c, rp_chart *ch)
             pts[n++] = (tv){ c->h[i].t, c->h[i].cpu };
     int from_series = n >= 2;
     if (!from_series) {
-        n = 0;
+        /* the cycles', when they have more points */
+        tv *cp = cli_xmalloc((c->nc + 1) * sizeof *cp);
+        size_t m = 0;
         for (size_t i = 0; i < c->nc; i++) {
             int64_t t = valid(c->c[i].end) ? c->c[i].end : c->c[i].start;
-            if (isfinite(c->c[i].cpu) && valid(t) && t > 0 && (n == 0 || t > pts[n - 1].t))
-                pts[n++] = (tv){ t, c->c[i].cpu };
+            if (isfinite(c->c[i].cpu) && valid(t) && t > 0 && (m == 0 || t > cp[m - 1].t))
+                cp[m++] = (tv){ t, c->c[i].cpu };
+        }
+        if (m > n) {
+            free(pts);
+            pts = cp;
+            n = m;
+        } else {
+            free(cp);
+            from_series = n > 0;
         }
     }
     /* the windows: differences of the series' cumulative fraction; else the
@@ -1115,8 +1143,9 @@ static int chart_gc_cpu(ctx *c, rp_chart *ch)
     dset(&d, "CPU_Y_MAX", "%s", axis_max(b2, cpu_max * 100, 1.3));
     sb_clause(&pc, "datafile index 0 using ($1/1e9):($2*100) with lines ls 1 "
               "title 'GC CPU per window (%zu)'", nwin);
-    sb_clause(&pc, "'' index 1 using ($1/1e9):($2*100) with lines ls 2 dt 2 "
-              "title 'cumulative since the start'");
+    if (n > 0)
+        sb_clause(&pc, "'' index 1 using ($1/1e9):($2*100) with lines ls 2 dt 2 "
+                  "title 'cumulative since the start'");
     dset(&d, "PLOT_CPU", "%s", sb_str(&pc));
     if (knobs) {
         sbuf lay = { 0 };

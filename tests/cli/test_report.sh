@@ -192,6 +192,17 @@ if [ $have_gnuplot = 1 ]; then
     check_report go "$fx/go.sqlite" png "heap pauses gc_cpu"
     check_numbers go "$fx/go.sqlite"
     check_report libgc-trace "$fx/libgc-trace.sqlite" png "heap pauses gc_cpu"
+    # a heap series without sizes, cycles with pauses and CPU times only
+    cp "$fx/empty.sqlite" "$fx/sparse.sqlite"
+    sql "$fx/sparse.sqlite" "INSERT INTO heap_series(time_ns) VALUES (100000000), (200000000);
+        INSERT INTO gc_cycles(num, start_ns, end_ns, pause_ns, procs) VALUES
+        (1, 50000000, 60000000, 500000, 2), (2, 150000000, 170000000, 700000, 2),
+        (3, 250000000, 260000000, 300000, 2)"
+    check_report sparse "$fx/sparse.sqlite" png "pauses gc_cpu"
+    contains "sparse: says why there is no heap chart" "$tmp/sparse.out" \
+        "skipped +heap +no heap sizes in the heap series and no GC cycle with heap sizes"
+    contains "sparse: GC CPU from the cycles' CPU times" "$tmp/r-sparse/gc_cpu.dat" \
+        "from the GC cycles' CPU times"
     for db in "$top_srcdir"/tests/fixtures/db/*.sqlite; do
         [ -f "$db" ] || continue
         n=$(basename "$db" .sqlite)
