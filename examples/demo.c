@@ -22,12 +22,16 @@
  * a cycle hook) over the phase's wall time x marking threads.
  *
  * Options: --short, --seconds S (total), --live MiB (L, default 48; 16 with
- * --short), --quiet (only the total line).  Environment as for any libgc
+ * --short), --work N (compute per unit, default 16000 rounds), --units N
+ * (fixed work instead of fixed time: N units in all, shared among the
+ * phases as the time is; for comparing settings on the same work),
+ * --quiet (only the total line).  Environment as for any libgc
  * program: GOGC, GOMEMLIMIT, GCTUNE_PROFILE, GCTUNE_TUNER, ...
  *
  * Invariant: every pointer the live set holds is in gc_malloc'd memory
  * reachable from the global `live` table (a root), so nothing here depends
- * on malloc'd memory being scanned.
+ * on malloc'd memory being scanned.  Pointer stores into existing objects
+ * use GC_STORE, so the demo also runs with GCTUNE_CONCURRENT=1.
  */
 #include <gctune/gc.h>
 #include <stdint.h>
@@ -109,7 +113,7 @@ static struct obj **fill(size_t n)
         exit(1);
     }
     for (size_t i = 0; i < n; i++)
-        t[i] = new_obj(i % 8 ? t[i - 1] : NULL);
+        GC_STORE(t[i], new_obj(i % 8 ? t[i - 1] : NULL));
     return t;
 }
 
@@ -128,7 +132,7 @@ static void unit(size_t bytes, int leak)
         size_t sz = 32 + (size_t)(next_rand() % 2016);
         if (next_rand() % 4 == 0) {
             struct obj *o = gc_malloc(sz);
-            o->next = chain;
+            o->next = chain;   /* o is new: allocated black during a mark, no barrier needed */
             chain = o;
             o->data[0] = sz;
         } else {
@@ -140,10 +144,18 @@ static void unit(size_t bytes, int leak)
     }
     for (struct obj *o = chain; o; o = o->next)
         sum += o->data[0];
+    /* replace one object of the live set: the new one takes its place in
+     * its chain (the next object's link is moved to it), so the old one
+     * becomes garbage and the live set keeps its size */
     size_t i = (size_t)(next_rand() % nlive);
-    live[i] = new_obj(i % 8 ? live[i - 1] : NULL);
-    if (leak && nleaked < leak_cap)
-        leaked[nleaked++] = new_obj(NULL);
+    struct obj *o = new_obj(i % 8 ? live[i - 1] : NULL);
+    GC_STORE(live[i], o);
+    if (i % 8 != 7 && i + 1 < nlive)
+        GC_STORE(live[i + 1]->next, o);
+    if (leak && nleaked < leak_cap) {
+        GC_STORE(leaked[nleaked], new_obj(NULL));
+        nleaked++;
+    }
     for (int k = 0; k < work_iters; k++)   /* the program's own work */
         sum = sum * 6364136223846793005ull + 1442695040888963407ull;
     sink += sum;
@@ -221,13 +233,13 @@ static void phase_end(const char *name, const struct phase_acc *a, int print)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: demo [--short] [--seconds S] [--live MiB] [--work N] [--quiet]\n");
+    fprintf(stderr, "usage: demo [--short] [--seconds S] [--live MiB] [--work N] [--units N] [--quiet]\n");
     exit(2);
 }
 
 int main(int argc, char **argv)
 {
-    double total = 15, live_mib = 48;
+    double total = 15, live_mib = 48, fixed_units = 0;
     int shortrun = 0, quiet = 0, live_set = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--short")) {
@@ -237,6 +249,10 @@ int main(int argc, char **argv)
         } else if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
             total = strtod(argv[++i], NULL);
             if (!(total > 0.1))
+                usage();
+        } else if (!strcmp(argv[i], "--units") && i + 1 < argc) {
+            fixed_units = strtod(argv[++i], NULL);
+            if (!(fixed_units >= 15))
                 usage();
         } else if (!strcmp(argv[i], "--work") && i + 1 < argc) {
             work_iters = atoi(argv[++i]);
@@ -293,12 +309,13 @@ int main(int argc, char **argv)
         /* The leak phase retains leak_cap objects spread over its length. */
         uint64_t n = 0;
         size_t leak_every = 1;
+        uint64_t units = fixed_units > 0 ? (uint64_t)(fixed_units * phases[p].share / 15.0) : 0;
         for (;;) {
-            if ((n & 63) == 0 && now_s() >= end)
+            if (units ? n >= units : (n & 63) == 0 && now_s() >= end)
                 break;
             int leak = 0;
             if (phases[p].leak) {
-                double frac = (now_s() - ph.t0) / secs;
+                double frac = units ? (double)n / (double)units : (now_s() - ph.t0) / secs;
                 leak = (double)nleaked < frac * (double)leak_cap;
                 (void)leak_every;
             }

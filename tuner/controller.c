@@ -7,9 +7,11 @@
  * Measurements.  Samples (one per interval) accumulate into a window that
  * closes at >= 3 GC cycles or 8 samples, so that a window always spans
  * whole cycles when there are any.  A closed window updates exponential
- * averages with mean deviation (weight 0.3) of: the GC CPU fraction, GC CPU
+ * averages with mean deviation (weight 0.3) of: the GC CPU fraction, GC cost
  * per allocated byte (what GOGC controls: ~ mark cost x 100 / GOGC,
- * independent of the allocation rate), the allocation rate, the live heap,
+ * independent of the allocation rate; the marking threads' CPU time when the
+ * backend gives it, which a busy machine does not inflate as it does
+ * pause x procs), the allocation rate, the live heap,
  * the memory that is not the collector's (RSS - (sys - released)) and the
  * collector's fragmentation (sys - released over the heap goal).  Pauses
  * since the last GOGC change are kept (128) for the p99.  Decisions compare
@@ -575,11 +577,15 @@ static int take_sample(gctt_state *st, const gctt_sample *s)
         cpu_ns = (int64_t)(s->gc_cpu_fraction * (double)s->dt_ns * procs);
     }
 
+    /* the cost GOGC acts on: marking CPU time when the backend measures it
+     * (robust to a busy machine, unlike pause x procs), else GC CPU */
+    int64_t cost_ns = s->mark_cpu_ns >= 0 ? s->mark_cpu_ns : cpu_ns;
+
     /* evaluation accumulators */
     if (st->ev.active) {
         st->ev.cycles += s->ncycles;
         st->ev.dt_ns += s->dt_ns;
-        st->ev.gc_cpu_ns += cpu_ns > 0 ? cpu_ns : 0;
+        st->ev.gc_cpu_ns += cost_ns > 0 ? cost_ns : 0;
         st->ev.alloc_bytes += s->alloc_bytes;
         for (uint32_t i = 0; i < s->npauses && i < GCTT_SAMPLE_PAUSES; i++) {
             st->ev.pause_sum += s->pauses[i];
@@ -600,6 +606,8 @@ static int take_sample(gctt_state *st, const gctt_sample *s)
         st->acc.gc_cpu_ns += cpu_ns;
         st->acc.cpu_known = 1;
     }
+    if (cost_ns >= 0)
+        st->acc.cost_ns += cost_ns;
     if (st->acc.cycles < WINDOW_CYCLES && st->acc.samples < WINDOW_SAMPLES)
         return 0;
     /* close it */
@@ -612,7 +620,7 @@ static int take_sample(gctt_state *st, const gctt_sample *s)
         double rate = (double)st->acc.alloc_bytes * 1e9 / (double)st->acc.dt_ns;
         ewma_add(&st->alloc_rate, rate);
         if (st->acc.alloc_bytes > 0 && st->acc.cpu_known) {
-            double npb = (double)st->acc.gc_cpu_ns / (double)st->acc.alloc_bytes;
+            double npb = (double)st->acc.cost_ns / (double)st->acc.alloc_bytes;
             ewma_add(&st->ns_per_byte, npb);
             st->last_npb = npb;
         }

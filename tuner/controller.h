@@ -72,6 +72,8 @@ typedef struct gctt_sample {
     int64_t gc_cpu_ns;            /* GC CPU in the interval; < 0 = unknown */
     int procs;                    /* CPUs GC CPU is measured against (>= 1) */
     double gc_cpu_fraction;       /* cumulative since start; used when gc_cpu_ns < 0 */
+    int64_t mark_cpu_ns;          /* CPU time of marking (thread CPU clocks: not inflated when
+                                     the machine is busy) in the interval; < 0 = unknown */
     int64_t live;                 /* live heap after the last marking; 0 = unknown */
     int64_t alloc_bytes;          /* allocated in the interval */
     int64_t heap_alloc, heap_goal;   /* at the end of the interval */
@@ -106,7 +108,7 @@ typedef struct gctt_state {
     struct {
         int samples;
         uint32_t cycles;
-        int64_t dt_ns, gc_cpu_ns, alloc_bytes;
+        int64_t dt_ns, gc_cpu_ns, cost_ns, alloc_bytes;
         int cpu_known;
     } acc;
     gctt_ewma cpu, ns_per_byte, alloc_rate, live, other, frag;

@@ -59,6 +59,16 @@ static void fit_line(const double *x, const double *y, size_t n, double *a, doub
     if (!(var > 0) || sqrt(var) < 0.1 * mx)
         return;
     double bb = (sxy / n - mx * (sy / n)) / var, aa = sy / n - bb * mx;
+    /* only a clean fit separates the fixed cost: R^2 >= 0.8 (a busy machine
+     * stretches pauses at random, and the ratio is then more robust) */
+    double my = sy / n, ss_tot = 0, ss_res = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = y[i] - (aa + bb * x[i]);
+        ss_res += e * e;
+        ss_tot += (y[i] - my) * (y[i] - my);
+    }
+    if (!(ss_tot > 0) || 1.0 - ss_res / ss_tot < 0.8)
+        return;
     if (bb >= 0 && aa >= 0) {
         *a = aa;
         *b = bb;
@@ -164,10 +174,11 @@ int gctt_model_fit(const gctt_cycle_row *cycles_in, size_t n, const gctt_heap_ro
         double before = c[i].heap_before > 0 ? (double)c[i].heap_before : 0;
         double base = prev_live > 0 ? prev_live : 0;
         double alloc = before > base ? before - base : 0;
-        double live = prev_live > 0 && live_here > 0 ? 0.5 * (prev_live + live_here) : live_here;
+        double live = prev_live > 0 ? prev_live : live_here;
         if (live > 0 && !c[i].forced) {
             m->seg[m->nseg].alloc = alloc;
             m->seg[m->nseg].live = live;
+            m->seg[m->nseg].live_mark = live_here > 0 ? live_here : live;
             m->nseg++;
             m->alloc_total += alloc;
         } else if (live > 0 && m->nseg) {
@@ -254,15 +265,15 @@ void gctt_model_predict(const gctt_model *m, int gogc, int64_t limit, gctt_predi
         double G = goal_for(gogc, out->memory_limit, L, m->frag, &limited);
         double runway = G - L;
         carry += m->seg[i].alloc;
-        if (L > live_max)
-            live_max = L;
+        if (m->seg[i].live_mark > live_max)
+            live_max = m->seg[i].live_mark;
         double h = L + (isfinite(runway) && carry > runway ? runway : carry);
         if (h > peak)
             peak = h;
         if (isfinite(runway) && runway > 0 && carry >= runway) {
             double k = floor(carry / runway);
             cycles += k;
-            cpu += k * (m->fixed_ns + m->mark_ns_per_byte * L);
+            cpu += k * (m->fixed_ns + m->mark_ns_per_byte * m->seg[i].live_mark);
             carry -= k * runway;
         }
     }

@@ -48,7 +48,8 @@ typedef struct gctt_heap_row {
 
 typedef struct gctt_segment {
     double alloc;                 /* bytes allocated between two cycles */
-    double live;                  /* live heap during it */
+    double live;                  /* live heap the goal was set from (the previous cycle's) */
+    double live_mark;             /* live heap the cycle ending it marked */
 } gctt_segment;
 
 typedef struct gctt_model {

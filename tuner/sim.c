@@ -135,6 +135,7 @@ void gctt_sim_run(gctt_sim *s, int64_t dt_ns, gctt_sample *out, void (*on_cycle)
     out->dt_ns = dt_ns;
     s->gc_cpu_ns += s->p.cpu_per_alloc * (s->total_alloc - alloc0);
     out->gc_cpu_ns = (int64_t)(s->gc_cpu_ns - cpu0);
+    out->mark_cpu_ns = out->gc_cpu_ns;   /* no other load on the simulated machine */
     out->procs = s->p.procs;
     out->gc_cpu_fraction = -1;
     out->live = (int64_t)s->marked;

@@ -46,7 +46,7 @@
 
 struct cyc {
     uint64_t seq;                 /* index + 1 once written */
-    int64_t pause_ns, gc_cpu_ns, live;
+    int64_t pause_ns, gc_cpu_ns, mark_cpu_ns, live;
     int procs;
 };
 
@@ -197,6 +197,7 @@ static void on_gc(const gct_gc_event *ev, void *arg)
     __atomic_thread_fence(__ATOMIC_RELEASE);
     c->pause_ns = (int64_t)ev->pause_ns;
     c->gc_cpu_ns = (int64_t)(ev->pause_ns * (uint64_t)procs + ev->background_cpu_ns + ev->assist_cpu_ns);
+    c->mark_cpu_ns = (int64_t)(ev->mark_cpu_ns + ev->assist_cpu_ns);
     c->live = (int64_t)ev->heap_marked;
     c->procs = procs;
     __atomic_store_n(&c->seq, i + 1, __ATOMIC_RELEASE);
@@ -215,7 +216,7 @@ static void on_gc(const gct_gc_event *ev, void *arg)
 struct pending {
     uint32_t ncycles, npauses;
     int64_t pauses[GCTT_SAMPLE_PAUSES];
-    int64_t gc_cpu_ns, live;
+    int64_t gc_cpu_ns, mark_cpu_ns, live;
     int procs;
 };
 
@@ -242,6 +243,7 @@ static int64_t drain(struct pending *p)
         if (p->npauses < GCTT_SAMPLE_PAUSES)
             p->pauses[p->npauses++] = v.pause_ns;
         p->gc_cpu_ns += v.gc_cpu_ns;
+        p->mark_cpu_ns += v.mark_cpu_ns;
         p->live = v.live;
         p->procs = v.procs;
         live = v.live;
@@ -380,6 +382,7 @@ static void *tuner_main(void *arg)
         s.npauses = p.npauses;
         memcpy(s.pauses, p.pauses, sizeof s.pauses);
         s.gc_cpu_ns = T.st.p.have_cycles ? p.gc_cpu_ns : -1;
+        s.mark_cpu_ns = T.st.p.have_cycles && p.mark_cpu_ns > 0 ? p.mark_cpu_ns : -1;
         s.procs = p.procs > 0 ? p.procs : (T.st.p.have_cycles ? 1 : 1);
         s.gc_cpu_fraction = bs.gc_cpu_fraction;
         s.live = p.live;

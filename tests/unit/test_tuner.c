@@ -503,7 +503,7 @@ static void test_revert_when_no_effect(void **state)
             break;
         }
     assert_true(first_revert_t > 0);
-    assert_int_equal(R.reverts, 1);   /* not retried within 200 cycles */
+    assert_int_equal(R.reverts, 1);   /* not retried within 500 cycles */
 }
 
 /* ---- degraded backends ---- */
