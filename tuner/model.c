@@ -83,7 +83,7 @@ void gctt_model_free(gctt_model *m)
 }
 
 int gctt_model_fit(const gctt_cycle_row *cycles_in, size_t n, const gctt_heap_row *heap, size_t nheap,
-                   gctt_model *m, char *err, size_t errlen)
+                   double heap_beta, gctt_model *m, char *err, size_t errlen)
 {
     memset(m, 0, sizeof *m);
     if (n < 3) {
@@ -92,9 +92,10 @@ int gctt_model_fit(const gctt_cycle_row *cycles_in, size_t n, const gctt_heap_ro
     }
     gctt_cycle_row *c = malloc(n * sizeof *c);
     double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *pz = malloc(n * sizeof *pz);
+    double *gb = malloc(n * sizeof *gb);
     m->seg = malloc(n * sizeof *m->seg);
-    if (!c || !x || !y || !pz || !m->seg) {
-        free(c), free(x), free(y), free(pz);
+    if (!c || !x || !y || !pz || !gb || !m->seg) {
+        free(c), free(x), free(y), free(pz), free(gb);
         gctt_model_free(m);
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -134,19 +135,106 @@ int gctt_model_fit(const gctt_cycle_row *cycles_in, size_t n, const gctt_heap_ro
         if (c[i].heap_marked <= 0)
             continue;
         x[k] = (double)c[i].heap_marked;
+        gb[k] = c[i].heap_before > c[i].heap_marked ? (double)(c[i].heap_before - c[i].heap_marked) : 0;
         y[k] = cpu;
         pz[k] = c[i].pause_ns > 0 ? (double)c[i].pause_ns : 0;
         pause_sum_live += x[k];
         k++;
     }
     if (k < 3 || !(pause_sum_live > 0)) {
-        free(c), free(x), free(y), free(pz);
+        free(c), free(x), free(y), free(pz), free(gb);
         gctt_model_free(m);
         snprintf(err, errlen, "GC cycles without live heap sizes (heap_marked): cannot fit a model");
         return -1;
     }
-    fit_line(x, y, k, &m->fixed_ns, &m->mark_ns_per_byte);
     fit_line(x, pz, k, &m->pause_fixed_ns, &m->pause_ns_per_byte);
+    /* cost: live and garbage terms separately when their ratio varies */
+    {
+        double rs = 0, rss = 0;
+        for (size_t i = 0; i < k; i++) {
+            double r = gb[i] / x[i];
+            rs += r;
+            rss += r * r;
+        }
+        double rm = rs / k, rsd = sqrt(fmax(0, rss / k - rm * rm));
+        int fitted = 0;
+        if (k >= 6 && rm > 0 && rsd > 0.15 * rm) {
+            /* y = F + a L + b garbage: 3x3 normal equations, Gauss-Jordan;
+             * without F when the live heap hardly varied (F and a L are then
+             * one term) */
+            double lm = 0, lss = 0;
+            for (size_t i = 0; i < k; i++) {
+                lm += x[i];
+                lss += x[i] * x[i];
+            }
+            lm /= k;
+            int with_f = sqrt(fmax(0, lss / k - lm * lm)) > 0.1 * lm;
+            double A[3][4] = { { 0 } };
+            if (!with_f) {
+                A[0][0] = 1;   /* F = 0 */
+            }
+            for (size_t i = 0; i < k; i++) {
+                double v[3] = { with_f ? 1.0 : 0.0, x[i], gb[i] };
+                for (int r = 0; r < 3; r++) {
+                    for (int q = 0; q < 3; q++)
+                        A[r][q] += v[r] * v[q];
+                    A[r][3] += v[r] * y[i];
+                }
+            }
+            int ok = 1;
+            for (int col = 0; col < 3 && ok; col++) {
+                int piv = col;
+                for (int r = col + 1; r < 3; r++)
+                    if (fabs(A[r][col]) > fabs(A[piv][col]))
+                        piv = r;
+                if (!(fabs(A[piv][col]) > 1e-300)) {
+                    ok = 0;
+                    break;
+                }
+                for (int q = 0; q < 4; q++) {
+                    double t = A[col][q];
+                    A[col][q] = A[piv][q];
+                    A[piv][q] = t;
+                }
+                for (int r = 0; r < 3; r++) {
+                    if (r == col)
+                        continue;
+                    double f = A[r][col] / A[col][col];
+                    for (int q = col; q < 4; q++)
+                        A[r][q] -= f * A[col][q];
+                }
+            }
+            if (ok) {
+                double F = A[0][3] / A[0][0], a = A[1][3] / A[1][1], b = A[2][3] / A[2][2];
+                double my = 0, ss_tot = 0, ss_res = 0;
+                for (size_t i = 0; i < k; i++)
+                    my += y[i];
+                my /= k;
+                for (size_t i = 0; i < k; i++) {
+                    double e = y[i] - (F + a * x[i] + b * gb[i]);
+                    ss_res += e * e;
+                    ss_tot += (y[i] - my) * (y[i] - my);
+                }
+                if (b < 0 && b > -0.01 * a)
+                    b = 0;   /* rounding around a true zero */
+                if (F < 0 && F > -1e-6 * my)
+                    F = 0;
+                if (F >= 0 && a >= 0 && b >= 0 && ss_tot > 0 && 1.0 - ss_res / ss_tot >= 0.8) {
+                    m->fixed_ns = F;
+                    m->mark_ns_per_byte = a;
+                    m->garbage_ns_per_byte = b;
+                    m->beta_fitted = fitted = 1;
+                }
+            }
+        }
+        if (!fitted) {
+            double beta = heap_beta > 0 ? heap_beta : 0;
+            for (size_t i = 0; i < k; i++)
+                gb[i] = x[i] + beta * gb[i];   /* effective bytes */
+            fit_line(gb, y, k, &m->fixed_ns, &m->mark_ns_per_byte);
+            m->garbage_ns_per_byte = beta * m->mark_ns_per_byte;
+        }
+    }
     double lsum = 0;
     for (size_t i = 0; i < k; i++) {
         lsum += x[i];
@@ -226,7 +314,7 @@ int gctt_model_fit(const gctt_cycle_row *cycles_in, size_t n, const gctt_heap_ro
         m->frag = 2.0;
     m->gc_cpu_fraction = m->gc_cpu_ns / (m->duration_s * 1e9 * m->procs);
     m->cycles_per_s = n / m->duration_s;
-    free(c), free(x), free(y), free(pz);
+    free(c), free(x), free(y), free(pz), free(gb);
     if (!m->nseg) {
         gctt_model_free(m);
         snprintf(err, errlen, "no paced GC cycles (all forced): cannot fit a model");
@@ -273,7 +361,7 @@ void gctt_model_predict(const gctt_model *m, int gogc, int64_t limit, gctt_predi
         if (isfinite(runway) && runway > 0 && carry >= runway) {
             double k = floor(carry / runway);
             cycles += k;
-            cpu += k * (m->fixed_ns + m->mark_ns_per_byte * m->seg[i].live_mark);
+            cpu += k * (m->fixed_ns + m->mark_ns_per_byte * m->seg[i].live_mark + m->garbage_ns_per_byte * runway);
             carry -= k * runway;
         }
     }

@@ -8,6 +8,11 @@
  *
  * The model (a stop-the-world collector paced like libgc, as Go's pacer):
  *   - per cycle GC CPU   c = fixed_ns + mark_ns_per_byte x live
+ *                              + garbage_ns_per_byte x (heap at start - live);
+ *     the garbage term is fitted when the recording's garbage/live ratio
+ *     varies (GOGC changed, a limit bound some cycles), else it is
+ *     heap_beta x mark_ns_per_byte (GCTT_MODEL_LIBGC_HEAP_BETA for libgc,
+ *     0 for a collector whose cost follows the live heap only);
  *     (least squares over the recorded cycles, c = pause x procs + background
  *     + assist CPU; when the live heap barely varied, fixed_ns = 0 and the
  *     slope is the ratio of the sums);
@@ -52,9 +57,17 @@ typedef struct gctt_segment {
     double live_mark;             /* live heap the cycle ending it marked */
 } gctt_segment;
 
+/* libgc's stop-the-world cycle also costs per byte of heap, not only per
+ * live byte (per-span work): measured on the demo workload at GOGC 100 and
+ * 400, the cost per cycle is ~ live + 0.28 x garbage.  Used when the
+ * recording cannot separate the two (one GOGC all along). */
+#define GCTT_MODEL_LIBGC_HEAP_BETA 0.28
+
 typedef struct gctt_model {
     /* fitted */
     double fixed_ns, mark_ns_per_byte;     /* GC CPU per cycle */
+    double garbage_ns_per_byte;   /* GC CPU per cycle per byte of garbage at its start */
+    int beta_fitted;              /* 1: garbage cost from the recording, 0: the default */
     double pause_fixed_ns, pause_ns_per_byte;
     double frag;                  /* collector memory over heap, >= 1 */
     int procs;
@@ -99,7 +112,7 @@ typedef struct gctt_recommendation {
  * cycles are used for the cost fit but not as pacing segments.  Returns 0,
  * or -1 with the reason in err (fewer than 3 cycles, no live heap, ...). */
 int gctt_model_fit(const gctt_cycle_row *cycles, size_t ncycles, const gctt_heap_row *heap, size_t nheap,
-                   gctt_model *m, char *err, size_t errlen);
+                   double heap_beta, gctt_model *m, char *err, size_t errlen);
 
 /* Prediction for GOGC gogc (-1 = off) and memory limit (-1 = none). */
 void gctt_model_predict(const gctt_model *m, int gogc, int64_t memory_limit, gctt_prediction *out);
@@ -112,7 +125,9 @@ void gctt_model_predict(const gctt_model *m, int gogc, int64_t memory_limit, gct
  * and, with a memory goal, with a limit derived from it. */
 void gctt_model_recommend(const gctt_model *m, const gctt_goals *g, gctt_recommendation *out);
 
-/* Reads gc_cycles and heap_series of a run database and fits.  Returns 0
+/* Reads gc_cycles and heap_series of a run database and fits (heap_beta:
+ * GCTT_MODEL_LIBGC_HEAP_BETA for stop-the-world libgc runs, meta backend
+ * "libgc", else 0).  Returns 0
  * or -1 with one line in err naming the file and the problem. */
 int gctt_model_load(const char *path, gctt_model *m, char *err, size_t errlen);
 

@@ -29,10 +29,12 @@ int main(int argc, char **argv)
         fprintf(stderr, "model_check: %s\n", err);
         return 1;
     }
-    printf("fit gogc=%d cycles=%d secs=%.2f procs=%d fixed_ms=%.3f mark_ns_per_byte=%.4f pause_fixed_ms=%.3f "
+    printf("fit gogc=%d cycles=%d secs=%.2f procs=%d fixed_ms=%.3f mark_ns_per_byte=%.4f garbage_ns_per_byte=%.4f%s "
+           "pause_fixed_ms=%.3f "
            "pause_ns_per_byte=%.4f live_mean_mib=%.1f live_max_mib=%.1f alloc_mib_s=%.1f frag=%.2f "
            "gc_cpu=%.4f cycles_per_s=%.2f peak_heap_mib=%.1f peak_rss_mib=%.1f\n",
-           m.gogc, m.ncycles, m.duration_s, m.procs, m.fixed_ns / 1e6, m.mark_ns_per_byte, m.pause_fixed_ns / 1e6,
+           m.gogc, m.ncycles, m.duration_s, m.procs, m.fixed_ns / 1e6, m.mark_ns_per_byte, m.garbage_ns_per_byte,
+           m.beta_fitted ? "(fitted)" : "(default)", m.pause_fixed_ns / 1e6,
            m.pause_ns_per_byte, m.live_mean / MiB, m.live_max / MiB, m.alloc_rate / MiB, m.frag, m.gc_cpu_fraction,
            m.cycles_per_s, m.peak_heap / MiB, m.peak_rss >= 0 ? m.peak_rss / MiB : -1);
     for (int i = 2; i < argc; i++) {

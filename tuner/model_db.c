@@ -77,8 +77,16 @@ int gctt_model_load(const char *path, gctt_model *m, char *err, size_t errlen)
     sqlite3_finalize(s);
     s = NULL;
     {
+        /* libgc's stop-the-world cycles cost per heap byte too; others (Go
+         * imports, concurrent marking) are modelled on the live heap only */
+        char backend[64] = "";
+        gcts_get_meta(db, "backend", backend, sizeof backend);
+        int concurrent = 0;
+        for (size_t i = 0; i < nc; i++)
+            concurrent += c[i].concurrent > 0;
+        double beta = !strcmp(backend, "libgc") && concurrent * 2 < (int)nc ? GCTT_MODEL_LIBGC_HEAP_BETA : 0;
         char why[200];
-        if (gctt_model_fit(c, nc, h, nh, m, why, sizeof why) != 0)
+        if (gctt_model_fit(c, nc, h, nh, beta, m, why, sizeof why) != 0)
             snprintf(err, errlen, "%s: %s", path, why);
         else
             rc = 0;

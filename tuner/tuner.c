@@ -342,7 +342,9 @@ static void *tuner_main(void *arg)
     memset(&bs, 0, sizeof bs);
     T.be->read_stats(&bs);
     uint64_t prev_alloc = bs.total_alloc;
-    int64_t t_prev = mono_ns(), next = t_prev + T.interval_ns;
+    /* the first step comes after a quarter interval: a program starts
+     * with the defaults, so the first correction should not wait */
+    int64_t t_prev = mono_ns(), next = t_prev + T.interval_ns / 4;
     struct pending p;
     memset(&p, 0, sizeof p);
     gctt_decision d[GCTT_MAX_DECISIONS];

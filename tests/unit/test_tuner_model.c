@@ -29,6 +29,8 @@ struct gen {
     double rate;            /* bytes per second of program time */
     int procs;
     double other;           /* RSS beyond the heap */
+    double b;               /* ns per byte of garbage at the cycle's start */
+    int g2;                 /* GOGC from half the run on (0 = unchanged) */
 };
 
 /* A recording of `secs` seconds at GOGC g; live(t) gives the live heap. */
@@ -39,7 +41,9 @@ static size_t generate(const struct gen *G, int g, double secs, double (*live)(d
     size_t n = 0;
     *nh = 0;
     double total = 0, last_series = 0;
+    int g0 = g;
     while (t < secs * 1e9 && n < max) {
+        g = G->g2 && t >= secs * 0.5e9 ? G->g2 : g0;
         double goal = marked * (1 + g / 100.0);
         if (goal < 4 * MiB * g / 100.0)
             goal = 4 * MiB * g / 100.0;
@@ -56,7 +60,7 @@ static size_t generate(const struct gen *G, int g, double secs, double (*live)(d
         t += dt;
         total += goal - heap;
         double L = live(t / 1e9);
-        double cpu = G->F + G->m * L;
+        double cpu = G->F + G->m * L + G->b * (goal - marked);
         double pause = cpu / G->procs;
         c[n] = (gctt_cycle_row){ (int64_t)(n + 1), (int64_t)t, (int64_t)(t + pause), (int64_t)pause, (int64_t)goal,
                                  (int64_t)L, (int64_t)(L * (1 + g / 100.0)), g, -1, (int64_t)cpu, 0, 0,
@@ -96,7 +100,7 @@ static void test_fit_recovers_costs(void **state)
     assert_true(n > 50);
     gctt_model m;
     char err[200];
-    assert_int_equal(gctt_model_fit(C, n, H, nh, &m, err, sizeof err), 0);
+    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, &m, err, sizeof err), 0);
     assert_true(fabs(m.mark_ns_per_byte - G0.m) < 0.01 * G0.m);
     assert_true(fabs(m.fixed_ns - G0.F) < 0.05 * G0.F);
     assert_int_equal(m.procs, 2);
@@ -113,7 +117,7 @@ static void test_predict_other_gogc(void **state)
     size_t nh, n = generate(&G0, 100, 30, live_flat, C, 20000, H, &nh);
     gctt_model m;
     char err[200];
-    assert_int_equal(gctt_model_fit(C, n, H, nh, &m, err, sizeof err), 0);
+    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, &m, err, sizeof err), 0);
     /* its own setting first */
     gctt_prediction p;
     gctt_model_predict(&m, 100, -1, &p);
@@ -159,7 +163,7 @@ static void test_phased_replay(void **state)
     size_t nh, n = generate(&G0, 100, 30, live_step, C, 20000, H, &nh);
     gctt_model m;
     char err[200];
-    assert_int_equal(gctt_model_fit(C, n, H, nh, &m, err, sizeof err), 0);
+    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, &m, err, sizeof err), 0);
     gctt_prediction p;
     gctt_model_predict(&m, 100, -1, &p);
     double cpu, peak;
@@ -177,7 +181,7 @@ static void test_recommend(void **state)
     size_t nh, n = generate(&G0, 100, 30, live_flat, C, 20000, H, &nh);
     gctt_model m;
     char err[200];
-    assert_int_equal(gctt_model_fit(C, n, H, nh, &m, err, sizeof err), 0);
+    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, &m, err, sizeof err), 0);
     gctt_prediction p100;
     gctt_model_predict(&m, 100, -1, &p100);
     /* goal: half of GOGC 100's GC CPU -> a GOGC above 100, the smallest that meets it */
@@ -207,6 +211,40 @@ static void test_recommend(void **state)
     gctt_model_free(&m);
 }
 
+/* A recording whose GOGC changed (as the tuner changes it): the garbage
+ * term is fitted, and predictions at other GOGC values follow it. */
+static void test_fit_garbage_term(void **state)
+{
+    (void)state;
+    static gctt_cycle_row C2[20000];
+    struct gen g = G0;
+    g.F = 0;
+    g.b = 0.2;
+    g.g2 = 300;
+    size_t nh, n = generate(&g, 100, 30, live_flat, C, 20000, H, &nh);
+    gctt_model m;
+    char err[200];
+    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, &m, err, sizeof err), 0);
+    assert_true(m.beta_fitted);
+    assert_true(fabs(m.mark_ns_per_byte - g.m) < 0.02 * g.m);
+    assert_true(fabs(m.garbage_ns_per_byte - g.b) < 0.02 * g.b);
+    g.g2 = 0;
+    size_t nh2, n2 = generate(&g, 400, 30, live_flat, C2, 20000, H, &nh2);
+    double cpu2, peak2;
+    measured(C2, n2, 2, &cpu2, &peak2);
+    gctt_prediction p;
+    gctt_model_predict(&m, 400, -1, &p);
+    if (fabs(p.gc_cpu_fraction - cpu2) > 0.06 * cpu2)
+        fail_msg("GOGC 400: predicted GC CPU %.4f, generated %.4f", p.gc_cpu_fraction, cpu2);
+    gctt_model_free(&m);
+    /* one GOGC all along: not identifiable, the default share is used */
+    n = generate(&g, 100, 30, live_flat, C, 20000, H, &nh);
+    assert_int_equal(gctt_model_fit(C, n, H, nh, GCTT_MODEL_LIBGC_HEAP_BETA, &m, err, sizeof err), 0);
+    assert_false(m.beta_fitted);
+    assert_true(fabs(m.garbage_ns_per_byte / m.mark_ns_per_byte - GCTT_MODEL_LIBGC_HEAP_BETA) < 1e-9);
+    gctt_model_free(&m);
+}
+
 static void test_fit_errors(void **state)
 {
     (void)state;
@@ -214,11 +252,11 @@ static void test_fit_errors(void **state)
     char err[200];
     size_t nh;
     generate(&G0, 100, 30, live_flat, C, 20000, H, &nh);
-    assert_int_equal(gctt_model_fit(C, 2, H, nh, &m, err, sizeof err), -1);
+    assert_int_equal(gctt_model_fit(C, 2, H, nh, 0, &m, err, sizeof err), -1);
     assert_non_null(strstr(err, "at least 3"));
     for (int i = 0; i < 5; i++)
         C[i].heap_marked = -1;
-    assert_int_equal(gctt_model_fit(C, 5, H, 0, &m, err, sizeof err), -1);
+    assert_int_equal(gctt_model_fit(C, 5, H, 0, 0, &m, err, sizeof err), -1);
     assert_non_null(strstr(err, "heap_marked"));
 }
 
@@ -268,7 +306,7 @@ static void test_load_db(void **state)
     gcts_close(db);
     gctt_model m, m2;
     assert_int_equal(gctt_model_load(path, &m, err, sizeof err), 0);
-    assert_int_equal(gctt_model_fit(C, n, H, nh, &m2, err, sizeof err), 0);
+    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, &m2, err, sizeof err), 0);
     assert_int_equal(m.gogc, 200);
     assert_int_equal(m.ncycles, (int)n);
     assert_true(fabs(m.mark_ns_per_byte - m2.mark_ns_per_byte) < 1e-6);
@@ -296,6 +334,7 @@ int main(void)
         cmocka_unit_test(test_predict_other_gogc),
         cmocka_unit_test(test_phased_replay),
         cmocka_unit_test(test_recommend),
+        cmocka_unit_test(test_fit_garbage_term),
         cmocka_unit_test(test_fit_errors),
         cmocka_unit_test(test_load_db),
     };
