@@ -62,6 +62,8 @@
 #define EVAL_MAX_SAMPLES 20
 #define HOLD_SAMPLES 5
 #define RETRY_CYCLES 500
+#define GROWTH_HORIZON 3                /* samples of live-heap growth planned ahead */
+#define LIMIT_HEADROOM 0.98             /* the limit is 98% of budget - other memory */
 
 enum {
     NOTE_STARTED = 1u << 0,
@@ -157,6 +159,10 @@ static double plan_live(const gctt_state *st)
     double l = (double)st->live_now;
     if (st->live.n && st->live.avg > l)
         l = st->live.avg;
+    /* a growing live heap (a leak) is planned GROWTH_HORIZON samples ahead,
+     * so that the budget does not cut GOGC one step per interval */
+    if (st->growth.n && st->growth.avg > 0)
+        l += st->growth.avg * GROWTH_HORIZON;
     return l;
 }
 
@@ -186,7 +192,7 @@ int64_t gctt_budget_limit(const gctt_state *st)
 {
     if (!st->p.budget)
         return 0;
-    double l = (double)st->p.budget - other_est(st);
+    double l = ((double)st->p.budget - other_est(st)) * LIMIT_HEADROOM;
     double floor_ = 4.0 * MiB;
     if (l < floor_)
         l = floor_;
@@ -427,7 +433,7 @@ static int limit_check(gctt_state *st, gctt_decision *out, int max)
     if (cur == INT64_MAX || cur > want || want - cur > slack) {
         st->limit = want;
         emit(st, out, max, &n, GCTT_KNOB_LIMIT, GCTT_GOAL_BUDGET, cur == INT64_MAX ? -1 : cur, want,
-             "memory budget %.1f MiB less %.1f MiB of memory outside the collector: soft limit %.1f MiB",
+             "memory budget %.1f MiB less %.1f MiB of memory outside the collector, less 2%%: soft limit %.1f MiB",
              (double)p->budget / MiB, other_est(st) / MiB, (double)want / MiB);
     }
     return n;
@@ -545,6 +551,9 @@ static int take_sample(gctt_state *st, const gctt_sample *s)
     st->ticks++;
     st->cycles += s->ncycles;
     if (s->live > 0) {
+        if (st->live_prev > 0)
+            ewma_add(&st->growth, (double)(s->live - st->live_prev));
+        st->live_prev = s->live;
         st->live_now = s->live;
     } else if (!st->live_now && s->heap_alloc > 0 && !st->p.have_cycles) {
         st->live_now = s->heap_alloc;   /* no cycle events: an upper bound */

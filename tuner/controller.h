@@ -18,8 +18,10 @@
  *   - GOGC set is always within [gogc_min, gogc_max];
  *   - with a budget, no GOGC is chosen whose planned memory
  *     (live x (1 + GOGC/100) x fragmentation + other memory) exceeds it,
- *     unless GOGC is already at gogc_min; the memory limit set is at most
- *     the budget less the non-GC memory;
+ *     unless GOGC is already at gogc_min; the live heap planned for is the
+ *     latest (or its average if higher) plus 3 samples of its recent
+ *     growth; the memory limit set is 98% of the budget less the non-GC
+ *     memory;
  *   - a GOGC change in the direction opposite to the previous one (a
  *     reversal, reverts included) happens at least GCTT_REVERSAL_CYCLES
  *     cycles after the previous change, except to honour the budget;
@@ -112,6 +114,8 @@ typedef struct gctt_state {
         int cpu_known;
     } acc;
     gctt_ewma cpu, ns_per_byte, alloc_rate, live, other, frag;
+    gctt_ewma growth;             /* live heap change per sample (bytes) */
+    int64_t live_prev;            /* live heap of the previous sample that had one */
     double last_cpu, last_npb;    /* of the last closed window */
     int64_t pauses[GCTT_PAUSE_WINDOW];   /* since the last GOGC change, ring */
     uint32_t npauses;

@@ -20,8 +20,9 @@
  *     the ring, read_stats and /proc/self/statm, runs gctt_step, applies
  *     the decisions through the backend and records each one
  *     (gct_profiler_tuner_event; stderr when verbose).
- * Lifecycle: start/stop under life_lock; in a fork child the tuner is off
- * (the listener ignores cycles there).
+ * Lifecycle: start/stop under life_lock; the eventfd is created by the
+ * first start and kept (a listener call in flight at stop may write it);
+ * in a fork child the tuner is off (the listener ignores cycles there).
  */
 #define _GNU_SOURCE
 #include <gctune/tuner.h>
@@ -512,7 +513,10 @@ int gct_tuner_start(const gct_tuner_config *cfg_in)
     T.wake_live = 0;
     T.stop = 0;
     T.forked = 0;
-    T.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    /* The eventfd is made once and never closed: a listener call already
+     * under way when the tuner stops may still write it. */
+    if (T.efd < 0)
+        T.efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (T.efd < 0) {
         int err = errno;
         pthread_mutex_unlock(&life_lock);
@@ -528,8 +532,6 @@ int gct_tuner_start(const gct_tuner_config *cfg_in)
     if (err) {
         if (T.listening)
             be->remove_gc_listener(on_gc, NULL);
-        close(T.efd);
-        T.efd = -1;
         pthread_mutex_unlock(&life_lock);
         errno = err;
         return -1;
@@ -555,7 +557,7 @@ void gct_tuner_stop(void)
         T.be->remove_gc_listener(on_gc, NULL);
     T.listening = 0;
     /* A listener call that started before the removal may still write the
-     * eventfd: it stays open (it is reused by the next start). */
+     * eventfd: it stays open, and the next start reuses it. */
     T.running = 0;
     if (T.verbose)
         msg("stopped: %" PRIu64 " steps, %" PRIu64 " decisions (%" PRIu64 " reverted), tuner CPU %.3f ms",
