@@ -16,8 +16,9 @@
 # definition: pause x marking threads + background + assist CPU, over wall
 # time x marking threads), the steady phase's GC CPU relative to GOGC=100,
 # p99 stop-the-world pause, and throughput (demo work units per second,
-# whole run and steady phase).  Runs are repeated --reps times and the
-# median row (by total throughput) is shown.
+# whole run and steady phase), and the tuner thread's own CPU time.  Runs
+# are repeated --reps times and the median row (by total throughput) is
+# shown.  --max-pause 0 runs the tuner without a pause goal.
 #
 # --validate instead records the demo at GOGC 50/100/200/400
 # (GCTUNE_PROFILE), each doing the same work (demo --units: the units a
@@ -101,13 +102,15 @@ run() {
     tot=$(grep 'phase=total' "$tmp/out.$best")
     st=$(grep 'phase=steady' "$tmp/out.$best")
     rss=$(sed -n 's/.*peak_rss_mib=\([^ ]*\).*/\1/p' "$tmp/out.$best")
-    echo "$name|$rss|$(field "$tot" gc_cpu)|$(field "$st" gc_cpu)|$(field "$tot" p99_pause_ms)|$(field "$tot" units_per_s)|$(field "$st" units_per_s)" >>"$tmp/rows"
+    local tcpu
+    tcpu=$(sed -n 's/.*tuner CPU \([0-9.]*\) ms.*/\1/p' "$tmp/err.$best" | head -1)
+    echo "$name|$rss|$(field "$tot" gc_cpu)|$(field "$st" gc_cpu)|$(field "$tot" p99_pause_ms)|$(field "$tot" units_per_s)|$(field "$st" units_per_s)|${tcpu:--}|$(field "$tot" secs)" >>"$tmp/rows"
     grep -h 'gctune: tuner' "$tmp/err.$best" >>"$tmp/tuner-msgs" 2>/dev/null || true
 }
 
 : >"$tmp/rows"
 lim="${budget}MiB"
-tuner_env=(GCTUNE_MEMORY=$lim GCTUNE_MAX_PAUSE=$max_pause GCTUNE_MAX_GC_CPU=$max_cpu)
+tuner_env=(GCTUNE_MEMORY=$lim GCTUNE_MAX_PAUSE=$max_pause GCTUNE_MAX_GC_CPU=$max_cpu GCTUNE_TUNER_VERBOSE=1)
 run "GOGC=100" GOGC=100
 run "GOGC=100 + limit" GOGC=100 GOMEMLIMIT=$lim
 run "GOGC=off + limit" GOGC=off GOMEMLIMIT=$lim
@@ -117,11 +120,14 @@ done
 
 echo "== demo workload, ${seconds} s, live set $live MiB, budget $budget MiB (3x live), pause goal $max_pause, GC CPU goal $max_cpu%"
 echo "   load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"
-printf '%-20s %9s %7s %8s %10s %10s %9s %10s %10s\n' setting "peak RSS" "budget" "GC CPU" "steady GC" "vs 100" "p99 ms" "units/s" "steady u/s"
+printf '%-20s %9s %7s %8s %10s %8s %9s %9s %10s %11s\n' setting "peak RSS" "budget" "GC CPU" "steady GC" "vs 100" \
+    "p99 ms" "units/s" "steady u/s" "tuner CPU"
 base=$(awk -F'|' 'NR == 1 {print $4}' "$tmp/rows")
-while IFS='|' read -r name rss cpu scpu p99 ups sups; do
+while IFS='|' read -r name rss cpu scpu p99 ups sups tcpu secs; do
     awk -v n="$name" -v rss="$rss" -v b="$budget" -v cpu="$cpu" -v scpu="$scpu" -v base="$base" -v p99="$p99" \
-        -v ups="$ups" -v sups="$sups" 'BEGIN {
-        printf "%-20s %8.1fM %7s %7.1f%% %9.1f%% %+9.0f%% %9.1f %10.0f %10.0f\n", n, rss, (rss <= b ? "within" : "OVER"),
-            100 * cpu, 100 * scpu, (base > 0 ? 100 * (scpu - base) / base : 0), p99, ups, sups }'
+        -v ups="$ups" -v sups="$sups" -v tcpu="$tcpu" -v secs="$secs" 'BEGIN {
+        t = (tcpu == "-" ? "-" : sprintf("%.3f%%", tcpu / 1000 / secs * 100))
+        printf "%-20s %8.1fM %7s %7.1f%% %9.1f%% %+7.0f%% %9.1f %9.0f %10.0f %11s\n", n, rss, (rss <= b ? "within" : "OVER"),
+            100 * cpu, 100 * scpu, (base > 0 ? 100 * (scpu - base) / base : 0), p99, ups, sups, t }'
 done <"$tmp/rows"
+echo "   (tuner CPU: the tuner thread's CPU time over the run's wall time, of one CPU)"

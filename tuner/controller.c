@@ -161,8 +161,12 @@ static double plan_live(const gctt_state *st)
         l = st->live.avg;
     /* a growing live heap (a leak) is planned GROWTH_HORIZON samples ahead,
      * so that the budget does not cut GOGC one step per interval */
-    if (st->growth.n && st->growth.avg > 0)
-        l += st->growth.avg * GROWTH_HORIZON;
+    if (st->growth.n >= 3 && st->growth.avg > st->growth.dev) {
+        /* a steady trend (not one jump, which the cycle-end check answers),
+         * at most 10% of the live heap ahead */
+        double ahead = st->growth.avg * GROWTH_HORIZON;
+        l += ahead < 0.1 * l ? ahead : 0.1 * l;
+    }
     return l;
 }
 

@@ -20,7 +20,7 @@
  *     (live x (1 + GOGC/100) x fragmentation + other memory) exceeds it,
  *     unless GOGC is already at gogc_min; the live heap planned for is the
  *     latest (or its average if higher) plus 3 samples of its recent
- *     growth; the memory limit set is 98% of the budget less the non-GC
+ *     growth when it grows steadily (at most 10% more); the memory limit set is 98% of the budget less the non-GC
  *     memory;
  *   - a GOGC change in the direction opposite to the previous one (a
  *     reversal, reverts included) happens at least GCTT_REVERSAL_CYCLES
