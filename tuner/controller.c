@@ -63,7 +63,7 @@
 #define HOLD_SAMPLES 5
 #define RETRY_CYCLES 500
 #define GROWTH_HORIZON 3                /* samples of live-heap growth planned ahead */
-#define LIMIT_HEADROOM 0.98             /* the limit is 98% of budget - other memory */
+#define LIMIT_HEADROOM 0.96             /* the limit is 96% of budget - other memory */
 
 enum {
     NOTE_STARTED = 1u << 0,
@@ -416,8 +416,10 @@ static int budget_check(gctt_state *st, gctt_decision *out, int max)
     return n;
 }
 
-int gctt_cycle_end(gctt_state *st, int64_t live, gctt_decision *out, int max)
+int gctt_cycle_end(gctt_state *st, int64_t live, uint32_t ncycles, gctt_decision *out, int max)
 {
+    st->cycles += ncycles;
+    st->ends_pending += ncycles;
     if (live > 0)
         st->live_now = live;
     return budget_check(st, out, max);
@@ -437,7 +439,7 @@ static int limit_check(gctt_state *st, gctt_decision *out, int max)
     if (cur == INT64_MAX || cur > want || want - cur > slack) {
         st->limit = want;
         emit(st, out, max, &n, GCTT_KNOB_LIMIT, GCTT_GOAL_BUDGET, cur == INT64_MAX ? -1 : cur, want,
-             "memory budget %.1f MiB less %.1f MiB of memory outside the collector, less 2%%: soft limit %.1f MiB",
+             "memory budget %.1f MiB less %.1f MiB of memory outside the collector, less 4%%: soft limit %.1f MiB",
              (double)p->budget / MiB, other_est(st) / MiB, (double)want / MiB);
     }
     return n;
@@ -553,7 +555,8 @@ static void evaluate(gctt_state *st, gctt_decision *out, int max, int *n)
 static int take_sample(gctt_state *st, const gctt_sample *s)
 {
     st->ticks++;
-    st->cycles += s->ncycles;
+    st->cycles += s->ncycles > st->ends_pending ? s->ncycles - st->ends_pending : 0;
+    st->ends_pending = 0;
     if (s->live > 0) {
         if (st->live_prev > 0)
             ewma_add(&st->growth, (double)(s->live - st->live_prev));

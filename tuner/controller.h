@@ -20,8 +20,9 @@
  *     (live x (1 + GOGC/100) x fragmentation + other memory) exceeds it,
  *     unless GOGC is already at gogc_min; the live heap planned for is the
  *     latest (or its average if higher) plus 3 samples of its recent
- *     growth when it grows steadily (at most 10% more); the memory limit set is 98% of the budget less the non-GC
- *     memory;
+ *     growth when it grows steadily (at most 10% more); the memory limit
+ *     set is 96% of the budget less the non-GC memory (headroom for the
+ *     collector's own overshoot: its GC CPU limiter may pass the limit);
  *   - a GOGC change in the direction opposite to the previous one (a
  *     reversal, reverts included) happens at least GCTT_REVERSAL_CYCLES
  *     cycles after the previous change, except to honour the budget;
@@ -103,6 +104,7 @@ typedef struct gctt_ewma {
 typedef struct gctt_state {
     gctt_params p;
     uint64_t ticks, cycles;       /* samples seen, cycles seen */
+    uint32_t ends_pending;        /* cycles counted by gctt_cycle_end since the last sample */
     int started;
     int gogc;                     /* what the tuner believes is in effect */
     int64_t limit;
@@ -163,9 +165,11 @@ void gctt_init(gctt_state *st, const gctt_params *p, int gogc_now, int64_t limit
  * always enough) and returns how many. */
 int gctt_step(gctt_state *st, const gctt_sample *s, gctt_decision *out, int max);
 
-/* At the end of a GC cycle (optional): the hard budget check with the
- * cycle's live heap.  Returns the number of decisions (0 or 1). */
-int gctt_cycle_end(gctt_state *st, int64_t live, gctt_decision *out, int max);
+/* At the end of GC cycles (optional): the hard budget check with the
+ * latest cycle's live heap; ncycles is how many cycles ended since the
+ * previous gctt_cycle_end or gctt_step (they are counted now, and not
+ * again by the next sample).  Returns the number of decisions. */
+int gctt_cycle_end(gctt_state *st, int64_t live, uint32_t ncycles, gctt_decision *out, int max);
 
 /* The memory the tuner plans for GOGC g at live heap live (bytes): the heap
  * goal times the fragmentation estimate plus the other memory.  */

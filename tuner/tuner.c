@@ -221,8 +221,9 @@ struct pending {
     int procs;
 };
 
-/* Moves the ring's new entries into p; returns the newest live heap (0 if none). */
-static int64_t drain(struct pending *p)
+/* Moves the ring's new entries into p; returns the newest live heap (0 if
+ * none) and adds the number of entries to *n. */
+static int64_t drain(struct pending *p, uint32_t *n)
 {
     uint64_t head = __atomic_load_n(&T.head, __ATOMIC_ACQUIRE);
     int64_t live = 0;
@@ -241,6 +242,7 @@ static int64_t drain(struct pending *p)
             continue;
         }
         p->ncycles++;
+        (*n)++;
         if (p->npauses < GCTT_SAMPLE_PAUSES)
             p->pauses[p->npauses++] = v.pause_ns;
         p->gc_cpu_ns += v.gc_cpu_ns;
@@ -349,6 +351,7 @@ static void *tuner_main(void *arg)
     int64_t t_prev = mono_ns(), next = t_prev + T.interval_ns / 4;
     struct pending p;
     memset(&p, 0, sizeof p);
+    uint32_t since_end = 0;   /* cycles drained since the last gctt_cycle_end or step */
     gctt_decision d[GCTT_MAX_DECISIONS];
     update_wake_live();
 
@@ -364,12 +367,13 @@ static void *tuner_main(void *arg)
             ssize_t rd = read(T.efd, &v, sizeof v);
             (void)rd;
         }
-        int64_t live = drain(&p);
+        int64_t live = drain(&p, &since_end);
         now = mono_ns();
         int tick = now >= next || (p.ncycles >= WAKE_CYCLES && now - t_prev >= T.interval_ns / 4);
         if (!tick) {
             if (live > 0) {
-                int n = gctt_cycle_end(&T.st, live, d, GCTT_MAX_DECISIONS);
+                int n = gctt_cycle_end(&T.st, live, since_end, d, GCTT_MAX_DECISIONS);
+                since_end = 0;
                 apply(d, n);
                 if (n)
                     update_wake_live();
@@ -408,6 +412,7 @@ static void *tuner_main(void *arg)
             record("policy", INT64_MIN, INT64_MIN, start, json);
             announced = 1;
         }
+        since_end = 0;
         int n = gctt_step(&T.st, &s, d, GCTT_MAX_DECISIONS);
         apply(d, n);
         update_wake_live();

@@ -147,7 +147,7 @@ static void on_cycle(void *arg, int64_t live)
 {
     struct run *r = arg;
     gctt_decision d[GCTT_MAX_DECISIONS];
-    int n = gctt_cycle_end(&r->st, live, d, GCTT_MAX_DECISIONS);
+    int n = gctt_cycle_end(&r->st, live, 1, d, GCTT_MAX_DECISIONS);
     for (int i = 0; i < n; i++)
         check_decision(r, &d[i]);
     check_budget(r);
@@ -816,7 +816,7 @@ static void test_env_start(void **state)
     snprintf(prof, sizeof prof, "GCTUNE_PROFILE=%s", db);
     char *env[] = { prof, "GCTUNE_TUNER=adaptive", "GCTUNE_MEMORY=200MiB", "GCTUNE_MAX_PAUSE=50ms",
                     "GCTUNE_MAX_GC_CPU=5%", "GCTUNE_TUNER_INTERVAL=100ms", "GCTUNE_SAMPLE_RATE=0", NULL };
-    const char *args[] = { "--seconds", "1", "--live", "8", "--quiet", NULL };
+    const char *args[] = { "--short", "--quiet", NULL };   /* ~2 s, 16 MiB live */
     char err[4096];
     int st = run_demo(env, args, err, sizeof err);
     assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
