@@ -3,8 +3,10 @@
 #
 #   1. installs the missing Debian packages (scripts/deps.sh; sudo if not root)
 #   2. autoreconf -fi / ./configure (when needed) / make
-#   3. records examples/hello with the heap profiler (GCTUNE_PROFILE) and
-#      prints `gctune analyze` of the recording (hello.sqlite)
+#   3. records the demo workload (examples/demo: steady phase, allocation
+#      spike, live-set step, slow leak) with the heap profiler and the
+#      adaptive tuner on (demo.sqlite), prints `gctune analyze` of it and
+#      writes the HTML report (demo-report/index.html)
 #
 # Arguments go to ./configure.  GCTUNE_NO_INSTALL=1 skips step 1's install.
 
@@ -22,8 +24,10 @@ gctune_install_deps
 gctune_configure "$@"
 gctune_make all
 
-echo "==> GCTUNE_PROFILE=hello.sqlite ./examples/hello"
-GCTUNE_PROFILE=hello.sqlite ./examples/hello
-echo "==> ./gctune analyze hello.sqlite"
-./gctune analyze hello.sqlite
-echo "==> done.  Next: tests/run-all.sh runs the test suite."
+echo "==> ./gctune record -o demo.sqlite --tuner adaptive -- ./examples/demo"
+GCTUNE_MEMORY=144MiB GCTUNE_MAX_PAUSE=25ms ./gctune record -o demo.sqlite --tuner adaptive -- ./examples/demo
+echo "==> ./gctune analyze demo.sqlite"
+./gctune analyze demo.sqlite
+echo "==> ./gctune report -o demo-report demo.sqlite"
+./gctune report -o demo-report demo.sqlite
+echo "==> done: open demo-report/index.html.  Next: tests/run-all.sh runs the test suite."
