@@ -16,8 +16,9 @@
 # definition: pause x marking threads + background + assist CPU, over wall
 # time x marking threads), the steady phase's GC CPU relative to GOGC=100,
 # p99 stop-the-world pause, and throughput (demo work units per second,
-# whole run and steady phase), and the tuner thread's own CPU time.  Runs
-# are repeated --reps times and the median row (by total throughput) is
+# whole run and steady phase), and the tuner thread's own CPU time.  The
+# configurations run in --reps rounds (each once per round, so that load
+# changes hit them alike) and the median run (by total throughput) is
 # shown.  --max-pause 0 runs the tuner without a pause goal.
 #
 # --validate instead records the demo at GOGC 50/100/200/400
@@ -88,34 +89,34 @@ if [ $validate = 1 ]; then
     exit 0
 fi
 
-# run NAME ENV... : one configuration, median of --reps by total throughput
-run() {
-    local name=$1 i best
-    shift
-    for ((i = 0; i < reps; i++)); do
-        env "$@" "$demo" --live "$live" --seconds "$seconds" >"$tmp/out.$i" 2>"$tmp/err.$i" ||
-            echo "run failed: $name" >&2
-        echo "$(field "$(grep 'phase=total' "$tmp/out.$i")" units_per_s) $i"
-    done | sort -g | awk '{v[NR]=$2} END {print v[int((NR+1)/2)]}' >"$tmp/median"
-    best=$(cat "$tmp/median")
-    local tot st rss
-    tot=$(grep 'phase=total' "$tmp/out.$best")
-    st=$(grep 'phase=steady' "$tmp/out.$best")
-    rss=$(sed -n 's/.*peak_rss_mib=\([^ ]*\).*/\1/p' "$tmp/out.$best")
-    local tcpu
-    tcpu=$(sed -n 's/.*tuner CPU \([0-9.]*\) ms.*/\1/p' "$tmp/err.$best" | head -1)
-    echo "$name|$rss|$(field "$tot" gc_cpu)|$(field "$st" gc_cpu)|$(field "$tot" p99_pause_ms)|$(field "$tot" units_per_s)|$(field "$st" units_per_s)|${tcpu:--}|$(field "$tot" secs)" >>"$tmp/rows"
-    grep -h 'gctune: tuner' "$tmp/err.$best" >>"$tmp/tuner-msgs" 2>/dev/null || true
-}
-
-: >"$tmp/rows"
-lim="${budget}MiB"
-tuner_env=(GCTUNE_MEMORY=$lim GCTUNE_MAX_PAUSE=$max_pause GCTUNE_MAX_GC_CPU=$max_cpu GCTUNE_TUNER_VERBOSE=1)
-run "GOGC=100" GOGC=100
-run "GOGC=100 + limit" GOGC=100 GOMEMLIMIT=$lim
-run "GOGC=off + limit" GOGC=off GOMEMLIMIT=$lim
+# Configurations: NAME|ENV..., run in rounds (every configuration once per
+# round, --reps rounds) so that a change in the machine's load hits them
+# alike; each row is the median run of its configuration by total throughput.
+configs=(
+    "GOGC=100|GOGC=100"
+    "GOGC=100 + limit|GOGC=100 GOMEMLIMIT=${budget}MiB"
+    "GOGC=off + limit|GOGC=off GOMEMLIMIT=${budget}MiB"
+)
 for pol in static throughput latency memory adaptive; do
-    run "tuner $pol" GCTUNE_TUNER=$pol "${tuner_env[@]}"
+    configs+=("tuner $pol|GCTUNE_TUNER=$pol GCTUNE_MEMORY=${budget}MiB GCTUNE_MAX_PAUSE=$max_pause GCTUNE_MAX_GC_CPU=$max_cpu GCTUNE_TUNER_VERBOSE=1")
+done
+for ((i = 0; i < reps; i++)); do
+    for ((c = 0; c < ${#configs[@]}; c++)); do
+        IFS=' ' read -r -a envs <<<"${configs[c]#*|}"
+        env "${envs[@]}" "$demo" --live "$live" --seconds "$seconds" >"$tmp/out.$c.$i" 2>"$tmp/err.$c.$i" ||
+            echo "run failed: ${configs[c]%%|*}" >&2
+    done
+done
+: >"$tmp/rows"
+for ((c = 0; c < ${#configs[@]}; c++)); do
+    best=$(for ((i = 0; i < reps; i++)); do
+        echo "$(field "$(grep 'phase=total' "$tmp/out.$c.$i")" units_per_s) $i"
+    done | sort -g | awk '{v[NR]=$2} END {print v[int((NR+1)/2)]}')
+    tot=$(grep 'phase=total' "$tmp/out.$c.$best")
+    st=$(grep 'phase=steady' "$tmp/out.$c.$best")
+    rss=$(sed -n 's/.*peak_rss_mib=\([^ ]*\).*/\1/p' "$tmp/out.$c.$best")
+    tcpu=$(sed -n 's/.*tuner CPU \([0-9.]*\) ms.*/\1/p' "$tmp/err.$c.$best" | head -1)
+    echo "${configs[c]%%|*}|$rss|$(field "$tot" gc_cpu)|$(field "$st" gc_cpu)|$(field "$tot" p99_pause_ms)|$(field "$tot" units_per_s)|$(field "$st" units_per_s)|${tcpu:--}|$(field "$tot" secs)" >>"$tmp/rows"
 done
 
 echo "== demo workload, ${seconds} s, live set $live MiB, budget $budget MiB (3x live), pause goal $max_pause, GC CPU goal $max_cpu%"

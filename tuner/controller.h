@@ -113,10 +113,11 @@ typedef struct gctt_state {
         int samples;
         uint32_t cycles;
         int64_t dt_ns, gc_cpu_ns, cost_ns, alloc_bytes;
-        int cpu_known;
+        int cpu_known, work_known;
     } acc;
     gctt_ewma cpu, ns_per_byte, alloc_rate, live, other, frag;
     gctt_ewma growth;             /* live heap change per sample (bytes) */
+    gctt_ewma work;               /* marking CPU per cycle (ns), when measured */
     int64_t live_prev;            /* live heap of the previous sample that had one */
     double last_cpu, last_npb;    /* of the last closed window */
     int64_t pauses[GCTT_PAUSE_WINDOW];   /* since the last GOGC change, ring */
@@ -127,6 +128,7 @@ typedef struct gctt_state {
     /* the change being evaluated */
     struct {
         int active, goal;
+        int by_work;              /* pause change judged on marking CPU per cycle */
         int from, to;             /* GOGC */
         double before, before_live, before_rate;
         uint64_t at_cycle, at_tick;
