@@ -1,8 +1,9 @@
 /* finalizer.c - gc_set_finalizer and the finalizer thread.
  *
- * Owns: the table of objects with finalizers (open addressing, keyed by
- * object base), the queue of finalizers ready to run, and the thread that
- * runs them.
+ * Owns: the table of objects with finalizers (gci->fin_table, an
+ * addrtable.h table of struct fin_entry keyed by object base, at most one
+ * entry per object), the queue of finalizers ready to run, and the thread
+ * that runs them.
  * Semantics (Go's SetFinalizer, Boehm's ordering):
  *   - after marking from the roots, the contents of every unmarked object
  *     with a finalizer are marked (not the object itself), so what a
@@ -23,50 +24,11 @@
 #include <signal.h>
 #include <errno.h>
 
-#define TOMB ((uintptr_t)1)
-
-static size_t hash_obj(uintptr_t p, size_t cap)
-{
-    return (size_t)(((p >> 4) * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1);
-}
-
-static int table_grow(void)
-{
-    size_t ncap = gci->fin_cap ? gci->fin_cap * 2 : 1024;
-    if (gci->fin_count * 2 < gci->fin_cap)
-        ncap = gci->fin_cap;   /* only tombstones: rehash in place size */
-    struct fin_entry *n = gci_os_map_meta(ncap * sizeof *n);
-    if (!n)
-        return ENOMEM;
-    for (size_t i = 0; i < gci->fin_cap; i++) {
-        struct fin_entry e = gci->fin_table[i];
-        if (e.obj <= TOMB)
-            continue;
-        size_t j = hash_obj(e.obj, ncap);
-        while (n[j].obj)
-            j = (j + 1) & (ncap - 1);
-        n[j] = e;
-    }
-    if (gci->fin_table)
-        gci_os_unmap(gci->fin_table, gci->fin_cap * sizeof *n);
-    gci_add(&gci->metadata_sys, (ncap - gci->fin_cap) * sizeof *n);
-    gci->fin_table = n;
-    gci->fin_cap = ncap;
-    gci->fin_tombs = 0;
-    return 0;
-}
+_Static_assert(offsetof(struct fin_entry, obj) == 0, "the table's key leads the entry");
 
 static struct fin_entry *table_find(uintptr_t obj)
 {
-    if (!gci->fin_cap)
-        return NULL;
-    size_t j = hash_obj(obj, gci->fin_cap);
-    while (gci->fin_table[j].obj) {
-        if (gci->fin_table[j].obj == obj)
-            return &gci->fin_table[j];
-        j = (j + 1) & (gci->fin_cap - 1);
-    }
-    return NULL;
+    return gci_addrtable_find(&gci->fin_table, obj);
 }
 
 static void table_delete(struct fin_entry *e)
@@ -74,9 +36,7 @@ static void table_delete(struct fin_entry *e)
     struct span *s = gci_span_of(e->obj);
     if (s)
         gci_sub(&s->nfinalizers, 1);
-    e->obj = TOMB;
-    gci->fin_count--;
-    gci->fin_tombs++;
+    gci_addrtable_delete(&gci->fin_table, e);
 }
 
 void gc_set_finalizer(void *obj, void (*fn)(void *, void *), void *arg)
@@ -105,19 +65,15 @@ void gc_set_finalizer(void *obj, void (*fn)(void *, void *), void *arg)
             table_delete(e);
         }
     } else if (fn) {
-        if ((gci->fin_count + gci->fin_tombs + 1) * 2 > gci->fin_cap && table_grow() != 0) {
+        e = gci_addrtable_insert(&gci->fin_table, base);
+        if (!e) {
             pthread_mutex_unlock(&gci->fin_lock);
             gci_crit_exit(t);
             gci_warn("gc_set_finalizer(%p): out of memory", obj);
             return;
         }
-        size_t j = hash_obj(base, gci->fin_cap);
-        while (gci->fin_table[j].obj > TOMB)
-            j = (j + 1) & (gci->fin_cap - 1);
-        if (gci->fin_table[j].obj == TOMB)
-            gci->fin_tombs--;
-        gci->fin_table[j] = (struct fin_entry){base, fn, arg};
-        gci->fin_count++;
+        e->fn = fn;
+        e->arg = arg;
         gci_add(&s->nfinalizers, 1);
     }
     pthread_mutex_unlock(&gci->fin_lock);
@@ -166,12 +122,14 @@ void gci_fin_push_ready_roots(void)
 
 void gci_fin_mark_phase(void)
 {
-    if (!gci->fin_count)
+    struct gci_addrtable *tab = &gci->fin_table;
+    if (!tab->count)
         return;
     int any = 0;
-    for (size_t i = 0; i < gci->fin_cap; i++) {
-        uintptr_t p = gci->fin_table[i].obj;
-        if (p > TOMB && !gci_is_marked(p)) {
+    for (size_t i = 0; i < tab->cap; i++) {
+        struct fin_entry *e = gci_addrtable_at(tab, i);
+        if (e && !gci_is_marked(e->obj)) {
+            uintptr_t p = e->obj;
             size_t size = gc_usable_size((void *)p);
             struct span *s = gci_span_of(p);
             if (s && !s->noscan)
@@ -182,14 +140,18 @@ void gci_fin_mark_phase(void)
     if (!any)
         return;
     gci_mark_run();
-    for (size_t i = 0; i < gci->fin_cap; i++) {
-        struct fin_entry *e = &gci->fin_table[i];
-        if (e->obj > TOMB && !gci_is_marked(e->obj)) {
-            gci_mark_object(e->obj, 0);
-            if (ready_push(*e) != 0)
-                continue;   /* out of metadata memory: retry next cycle */
-            table_delete(e);
+    for (size_t i = 0; i < tab->cap;) {
+        struct fin_entry *e = gci_addrtable_at(tab, i);
+        if (!e || gci_is_marked(e->obj)) {
+            i++;
+            continue;
         }
+        gci_mark_object(e->obj, 0);
+        if (ready_push(*e) != 0) {
+            i++;   /* out of metadata memory: retry next cycle */
+            continue;
+        }
+        table_delete(e);   /* slot i may now hold a later entry: look at it again */
     }
 }
 
@@ -264,6 +226,7 @@ void gci_fin_after_cycle(void)
 
 void gci_fin_init(void)
 {
+    gci_addrtable_init(&gci->fin_table, sizeof(struct fin_entry), 1024);
     pthread_mutex_init(&gci->fin_lock, NULL);
     pthread_mutex_init(&gci->fin_wait_lock, NULL);
     pthread_cond_init(&gci->fin_cond, NULL);

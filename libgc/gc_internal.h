@@ -17,6 +17,7 @@
 
 #include "gc_types.h"
 #include "gctune/gc.h"
+#include "addrtable.h"
 #include <stdbool.h>
 #include <string.h>
 
@@ -149,16 +150,14 @@ struct gcstate {
     pthread_cond_t fin_cond;           /* with fin_wait_lock */
     uint64_t fin_signal;               /* fin_wait_lock; bumped when work is queued */
     size_t fin_ready_head;             /* fin_lock; first unrun entry of fin_ready */
-    struct fin_entry *fin_table;       /* open addressing; metadata */
-    size_t fin_cap, fin_count, fin_tombs;
+    struct gci_addrtable fin_table;    /* struct fin_entry by object base; fin_lock */
     struct fin_entry *fin_ready;       /* queued, not yet run; metadata */
     size_t fin_ready_len, fin_ready_cap;
     int fin_thread_started;
 
     /* allocation sampling for the profiler (profile.c) */
     pthread_mutex_t prof_lock;         /* the table; taken inside critical sections (or by sweepers) */
-    struct prof_entry *prof_table;     /* sampled objects, open addressing by object base; metadata */
-    size_t prof_cap, prof_count, prof_tombs;
+    struct gci_addrtable prof_table;   /* sampled objects: struct prof_entry by object base */
     uint64_t prof_rate;                /* mean sampling interval, bytes; 0 = off; world stopped to change */
     uint64_t prof_seed;                /* seeds each thread's generator */
     uint64_t prof_nthreads;            /* threads seeded so far (threads_lock) */
@@ -178,13 +177,13 @@ struct arena_meta {
 };
 
 struct prof_entry {
-    uintptr_t obj;       /* object base; 0 = empty, 1 = tombstone */
+    uintptr_t obj;       /* object base: the key in prof_table (first member) */
     uint64_t token;      /* the profiler's id of the sample */
     uint64_t gen;        /* prof_gen when inserted: stale entries are not reported */
 };
 
 struct fin_entry {
-    uintptr_t obj;       /* 0 = empty, 1 = tombstone */
+    uintptr_t obj;       /* object base: the key in fin_table (first member); 0 = none */
     void (*fn)(void *obj, void *arg);
     void *arg;
 };

@@ -2,7 +2,8 @@
  *
  * Owns: each thread's sampling countdown (mcache.next_sample, drawn from an
  * exponential distribution with mean prof_rate, as Go's nextSample), the
- * table of sampled objects (object base -> the profiler's token) and the
+ * table of sampled objects (gci->prof_table, an addrtable.h table of
+ * struct prof_entry: object base -> the profiler's token) and the
  * per-span count of its entries (span.nsampled), and the calls into the
  * profiler's hooks (gci_prof_sample_fn / gci_prof_free_fn, gc_internal.h).
  *
@@ -33,7 +34,7 @@
 #include "gc_internal.h"
 #include <math.h>
 
-#define TOMB ((uintptr_t)1)
+_Static_assert(offsetof(struct prof_entry, obj) == 0, "the table's key leads the entry");
 
 static uint64_t splitmix64(uint64_t x)
 {
@@ -73,6 +74,7 @@ static void seed_thread(struct mcache *c, uint64_t ordinal)
 void gci_prof_init(void)
 {
     pthread_mutex_init(&gci->prof_lock, NULL);
+    gci_addrtable_init(&gci->prof_table, sizeof(struct prof_entry), 4096);
     gci->prof_rate = 0;
 }
 
@@ -122,81 +124,35 @@ void gci_prof_reset_child(void)
     gci->prof_gen++;
     for (struct gthread *t = gci->threads; t; t = t->next)
         t->cache.next_sample = INT64_MAX;
-    if (gci->prof_table)
-        memset(gci->prof_table, 0, gci->prof_cap * sizeof *gci->prof_table);
-    gci->prof_count = gci->prof_tombs = 0;
+    gci_addrtable_clear(&gci->prof_table);
     /* span.nsampled counts stay: they only make sweeps look up the table. */
 }
 
 /* ---- the table (prof_lock held) ---- */
 
-static size_t hash_obj(uintptr_t p, size_t cap)
-{
-    return (size_t)(((p >> 4) * 0x9E3779B97F4A7C15ull) >> 17) & (cap - 1);
-}
-
-static int table_grow(void)
-{
-    size_t ncap = gci->prof_cap ? gci->prof_cap * 2 : 4096;
-    if (gci->prof_count * 2 < gci->prof_cap)
-        ncap = gci->prof_cap;   /* mostly tombstones: rehash at the same size */
-    struct prof_entry *n = gci_os_map_meta(ncap * sizeof *n);
-    if (!n)
-        return -1;
-    for (size_t i = 0; i < gci->prof_cap; i++) {
-        struct prof_entry e = gci->prof_table[i];
-        if (e.obj <= TOMB)
-            continue;
-        size_t j = hash_obj(e.obj, ncap);
-        while (n[j].obj)
-            j = (j + 1) & (ncap - 1);
-        n[j] = e;
-    }
-    if (gci->prof_table)
-        gci_os_unmap(gci->prof_table, gci->prof_cap * sizeof *n);
-    gci_add(&gci->metadata_sys, (ncap - gci->prof_cap) * sizeof *n);
-    gci->prof_table = n;
-    gci->prof_cap = ncap;
-    gci->prof_tombs = 0;
-    return 0;
-}
-
 static int table_insert(uintptr_t obj, uint64_t token, uint64_t gen)
 {
-    if ((gci->prof_count + gci->prof_tombs + 1) * 4 > gci->prof_cap * 3 && table_grow() != 0)
+    struct prof_entry *e = gci_addrtable_insert(&gci->prof_table, obj);
+    if (!e)
         return -1;
-    size_t i = hash_obj(obj, gci->prof_cap);
-    while (gci->prof_table[i].obj > TOMB)
-        i = (i + 1) & (gci->prof_cap - 1);
-    if (gci->prof_table[i].obj == TOMB)
-        gci->prof_tombs--;
-    gci->prof_table[i].obj = obj;
-    gci->prof_table[i].token = token;
-    gci->prof_table[i].gen = gen;
-    gci->prof_count++;
+    e->token = token;
+    e->gen = gen;
     return 0;
+}
+
+/* A sampled object's entry has left the table: report it freed. */
+static void entry_freed(void *entry, void *arg)
+{
+    const struct prof_entry *e = entry;
+    if (e->gen == gci->prof_gen && gci->prof_free)
+        gci->prof_free(e->token, (void *)e->obj, gci->prof_arg);
 }
 
 /* Removes every entry of obj, calling the free hook for each; returns how
  * many there were. */
 static uint32_t table_remove_all(uintptr_t obj)
 {
-    if (!gci->prof_cap)
-        return 0;
-    uint32_t n = 0;
-    for (size_t i = hash_obj(obj, gci->prof_cap); gci->prof_table[i].obj; i = (i + 1) & (gci->prof_cap - 1)) {
-        if (gci->prof_table[i].obj != obj)
-            continue;
-        uint64_t token = gci->prof_table[i].token;
-        int current = gci->prof_table[i].gen == gci->prof_gen;
-        gci->prof_table[i].obj = TOMB;
-        gci->prof_count--;
-        gci->prof_tombs++;
-        n++;
-        if (current && gci->prof_free)
-            gci->prof_free(token, (void *)obj, gci->prof_arg);
-    }
-    return n;
+    return (uint32_t)gci_addrtable_remove_all(&gci->prof_table, obj, entry_freed, NULL);
 }
 
 /* ---- called by the allocator and the sweeper ---- */
@@ -263,7 +219,7 @@ void gci_prof_swept_dead(struct span *s, unsigned w, uint64_t dead)
 size_t gci_prof_tracked(void)
 {
     pthread_mutex_lock(&gci->prof_lock);
-    size_t n = gci->prof_count;
+    size_t n = gci->prof_table.count;
     pthread_mutex_unlock(&gci->prof_lock);
     return n;
 }
