@@ -87,6 +87,57 @@ static inline void sink_exit(void)
     in_sink = 0;
 }
 
+/* Writes what a record carries beyond the header put_record writes. */
+typedef void (*rec_fill_fn)(struct gctp_rec *r, const void *arg);
+
+/* The producer side of every record: claims a queue cell, writes the
+ * header (type, no frames, the time), lets fill write the rest, publishes
+ * the cell and counts it in *accepted (if not NULL).  With the queue full
+ * it counts the drop in *dropped instead and returns -1 (fill not called).
+ * Only between sink_enter and sink_exit. */
+static int put_record(uint32_t type, rec_fill_fn fill, const void *arg, uint64_t *accepted, uint64_t *dropped)
+{
+    uint64_t ticket;
+    struct gctp_rec *r = gctp_queue_claim(&gctp.q, &ticket);
+    if (!r) {
+        __atomic_add_fetch(dropped, 1, __ATOMIC_RELAXED);
+        return -1;
+    }
+    r->type = type;
+    r->nframes = 0;
+    r->time_ns = gctp_mono_ns();
+    fill(r, arg);
+    gctp_queue_push(&gctp.q, ticket);
+    if (accepted)
+        __atomic_add_fetch(accepted, 1, __ATOMIC_RELAXED);
+    return 0;
+}
+
+struct alloc_args {
+    void *obj;
+    size_t size;
+    uint64_t rate;
+    const uintptr_t *ips;
+    int n;
+    uint64_t *id;   /* out: the sample's token, drawn once a cell is claimed */
+};
+
+static void fill_alloc(struct gctp_rec *r, const void *arg)
+{
+    const struct alloc_args *a = arg;
+    if (!my_tid)
+        my_tid = (uint64_t)syscall(SYS_gettid);
+    *a->id = __atomic_add_fetch(&gctp.next_id, 1, __ATOMIC_RELAXED);
+    r->nframes = (uint32_t)a->n;
+    r->token = *a->id;
+    r->addr = (uint64_t)(uintptr_t)a->obj;
+    r->size = a->size;
+    r->rate = a->rate;
+    r->tid = my_tid;
+    r->hash = gctp_hash_ips(a->ips, a->n);
+    memcpy(r->u.ips, a->ips, (size_t)a->n * sizeof a->ips[0]);
+}
+
 static uint64_t sink_sample(void *ctx, void *obj, size_t size, uint64_t rate, uintptr_t ret)
 {
     (void)ctx;
@@ -96,29 +147,16 @@ static uint64_t sink_sample(void *ctx, void *obj, size_t size, uint64_t rate, ui
     /* fallback skip when ret is not found: this function, the backend
      * hook, the allocator's sampling path */
     int n = gctp_capture(ips, GCTP_MAX_FRAMES, ret, 3);
-    uint64_t ticket, id = 0;
-    struct gctp_rec *r = gctp_queue_claim(&gctp.q, &ticket);
-    if (!r) {
-        __atomic_add_fetch(&gctp.dropped_samples, 1, __ATOMIC_RELAXED);
-    } else {
-        if (!my_tid)
-            my_tid = (uint64_t)syscall(SYS_gettid);
-        id = __atomic_add_fetch(&gctp.next_id, 1, __ATOMIC_RELAXED);
-        r->type = GCTP_REC_ALLOC;
-        r->nframes = (uint32_t)n;
-        r->token = id;
-        r->time_ns = gctp_mono_ns();
-        r->addr = (uint64_t)(uintptr_t)obj;
-        r->size = size;
-        r->rate = rate;
-        r->tid = my_tid;
-        r->hash = gctp_hash_ips(ips, n);
-        memcpy(r->u.ips, ips, (size_t)n * sizeof ips[0]);
-        gctp_queue_push(&gctp.q, ticket);
-        __atomic_add_fetch(&gctp.samples, 1, __ATOMIC_RELAXED);
-    }
+    uint64_t id = 0;
+    struct alloc_args a = {obj, size, rate, ips, n, &id};
+    put_record(GCTP_REC_ALLOC, fill_alloc, &a, &gctp.samples, &gctp.dropped_samples);
     sink_exit();
     return id;
+}
+
+static void fill_free(struct gctp_rec *r, const void *arg)
+{
+    r->token = *(const uint64_t *)arg;
 }
 
 static void sink_freed(void *ctx, uint64_t token)
@@ -126,19 +164,13 @@ static void sink_freed(void *ctx, uint64_t token)
     (void)ctx;
     if (!sink_enter())
         return;
-    uint64_t ticket;
-    struct gctp_rec *r = gctp_queue_claim(&gctp.q, &ticket);
-    if (!r) {
-        __atomic_add_fetch(&gctp.dropped_frees, 1, __ATOMIC_RELAXED);
-    } else {
-        r->type = GCTP_REC_FREE;
-        r->nframes = 0;
-        r->token = token;
-        r->time_ns = gctp_mono_ns();
-        gctp_queue_push(&gctp.q, ticket);
-        __atomic_add_fetch(&gctp.frees, 1, __ATOMIC_RELAXED);
-    }
+    put_record(GCTP_REC_FREE, fill_free, &token, &gctp.frees, &gctp.dropped_frees);
     sink_exit();
+}
+
+static void fill_gc(struct gctp_rec *r, const void *arg)
+{
+    r->u.gc = *(const gct_gc_event *)arg;
 }
 
 static void sink_gc_cycle(void *ctx, const gct_gc_event *ev)
@@ -146,18 +178,7 @@ static void sink_gc_cycle(void *ctx, const gct_gc_event *ev)
     (void)ctx;
     if (!sink_enter())
         return;
-    uint64_t ticket;
-    struct gctp_rec *r = gctp_queue_claim(&gctp.q, &ticket);
-    if (!r) {
-        __atomic_add_fetch(&gctp.dropped_gc, 1, __ATOMIC_RELAXED);
-    } else {
-        r->type = GCTP_REC_GC;
-        r->nframes = 0;
-        r->time_ns = gctp_mono_ns();
-        r->u.gc = *ev;
-        gctp_queue_push(&gctp.q, ticket);
-        __atomic_add_fetch(&gctp.gc_cycles, 1, __ATOMIC_RELAXED);
-    }
+    put_record(GCTP_REC_GC, fill_gc, ev, &gctp.gc_cycles, &gctp.dropped_gc);
     sink_exit();
 }
 
@@ -169,28 +190,28 @@ static void copy_str(char *dst, size_t len, const char *src)
     dst[n] = 0;
 }
 
+struct tuner_args {
+    const char *knob, *reason, *measurements_json;
+    int64_t old_value, new_value;
+};
+
+static void fill_tuner(struct gctp_rec *r, const void *arg)
+{
+    const struct tuner_args *a = arg;
+    copy_str(r->u.tuner.knob, sizeof r->u.tuner.knob, a->knob);
+    r->u.tuner.old_value = a->old_value;
+    r->u.tuner.new_value = a->new_value;
+    copy_str(r->u.tuner.reason, sizeof r->u.tuner.reason, a->reason);
+    copy_str(r->u.tuner.measurements, sizeof r->u.tuner.measurements, a->measurements_json);
+}
+
 int gct_profiler_tuner_event(const char *knob, int64_t old_value, int64_t new_value,
                              const char *reason, const char *measurements_json)
 {
     if (!knob || !reason || !sink_enter())
         return -1;
-    uint64_t ticket;
-    int rc = 0;
-    struct gctp_rec *r = gctp_queue_claim(&gctp.q, &ticket);
-    if (!r) {
-        __atomic_add_fetch(&gctp.dropped_tuner, 1, __ATOMIC_RELAXED);
-        rc = -1;
-    } else {
-        r->type = GCTP_REC_TUNER;
-        r->nframes = 0;
-        r->time_ns = gctp_mono_ns();
-        copy_str(r->u.tuner.knob, sizeof r->u.tuner.knob, knob);
-        r->u.tuner.old_value = old_value;
-        r->u.tuner.new_value = new_value;
-        copy_str(r->u.tuner.reason, sizeof r->u.tuner.reason, reason);
-        copy_str(r->u.tuner.measurements, sizeof r->u.tuner.measurements, measurements_json);
-        gctp_queue_push(&gctp.q, ticket);
-    }
+    struct tuner_args a = {knob, reason, measurements_json, old_value, new_value};
+    int rc = put_record(GCTP_REC_TUNER, fill_tuner, &a, NULL, &gctp.dropped_tuner);
     sink_exit();
     return rc;
 }

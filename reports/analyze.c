@@ -19,6 +19,57 @@ static const char *or_dash(const char *s)
     return s && *s ? s : "-";
 }
 
+/* ---- the site lists (text and JSON alike) ---- */
+
+/* A walk down a ranking of sites: the first n of order, stopping, by
+ * in-use bytes, at the first site with none in use. */
+typedef struct site_walk {
+    const rm_run *run;
+    const size_t *order;
+    size_t n, rank;         /* rank: of the site walk_next gave last, from 1 */
+    int by_inuse;
+    int64_t total;
+    double cum;
+} site_walk;
+
+static site_walk walk_start(const rm_run *run, const size_t *order, size_t n, int by_inuse)
+{
+    return (site_walk){ run, order, n, 0, by_inuse, by_inuse ? run->inuse_bytes : run->alloc_bytes, 0 };
+}
+
+/* The next site, with its share of the total and the cumulative share
+ * (both NAN when the total is not positive); NULL at the end. */
+static const rm_site *walk_next(site_walk *w, double *frac, double *cum)
+{
+    if (w->rank >= w->n)
+        return NULL;
+    const rm_site *s = &w->run->sites[w->order[w->rank]];
+    int64_t v = w->by_inuse ? s->inuse_bytes : s->alloc_bytes;
+    if (w->by_inuse && v == 0)
+        return NULL;
+    w->rank++;
+    *frac = w->total > 0 ? (double)v / (double)w->total : NAN;
+    w->cum += isfinite(*frac) ? *frac : 0;
+    *cum = w->total > 0 ? w->cum : NAN;
+    return s;
+}
+
+/* The next leak suspect after position *r of the in-use ranking, while
+ * fewer than top (0: no limit) have been given (counted in *shown). */
+static const rm_site *next_leak(const rm_run *run, size_t top, size_t *r, size_t *shown)
+{
+    if (top && *shown >= top)
+        return NULL;
+    while (*r < run->nsites) {
+        const rm_site *s = &run->sites[run->by_inuse[(*r)++]];
+        if (s->leak) {
+            (*shown)++;
+            return s;
+        }
+    }
+    return NULL;
+}
+
 /* ---- text ---- */
 
 static void print_i64_bytes(FILE *o, const char *label, int64_t v, const char *note)
@@ -47,24 +98,20 @@ static void print_sites(FILE *o, const rm_run *run, const size_t *order, size_t 
 {
     char b1[CLI_FMT_LEN], b2[CLI_FMT_LEN], b3[CLI_FMT_LEN], b4[CLI_FMT_LEN], b5[CLI_FMT_LEN];
     char b6[CLI_FMT_LEN], label[512];
-    int64_t total = by_inuse ? run->inuse_bytes : run->alloc_bytes;
-    double cum = 0;
     fprintf(o, "  %3s  %11s %6s %6s %9s  %11s %9s  %s\n", "#",
             by_inuse ? "in-use" : "allocated", "%", "cum%", "objects",
             by_inuse ? "allocated" : "in-use", "objects",
             "site: leaf function (file:line) <- caller");
-    for (size_t r = 0; r < n; r++) {
-        const rm_site *s = &run->sites[order[r]];
+    site_walk sw = walk_start(run, order, n, by_inuse);
+    const rm_site *s;
+    double frac, cum;
+    while ((s = walk_next(&sw, &frac, &cum))) {
         int64_t v = by_inuse ? s->inuse_bytes : s->alloc_bytes;
         int64_t vo = by_inuse ? s->inuse_objects : s->alloc_objects;
         int64_t w = by_inuse ? s->alloc_bytes : s->inuse_bytes;
         int64_t wo = by_inuse ? s->alloc_objects : s->inuse_objects;
-        if (by_inuse && v == 0)
-            break;
-        double frac = total > 0 ? (double)v / (double)total : NAN;
-        cum += isfinite(frac) ? frac : 0;
-        fprintf(o, "  %3zu  %11s %6s %6s %9s  %11s %9s  %s\n", r + 1, cli_fmt_bytes(b1, v),
-                cli_fmt_pct(b2, frac), cli_fmt_pct(b3, total > 0 ? cum : NAN),
+        fprintf(o, "  %3zu  %11s %6s %6s %9s  %11s %9s  %s\n", sw.rank, cli_fmt_bytes(b1, v),
+                cli_fmt_pct(b2, frac), cli_fmt_pct(b3, cum),
                 cli_fmt_count(b4, vo), cli_fmt_bytes(b5, w), cli_fmt_count(b6, wo),
                 rm_site_text(run, s, label, sizeof label));
         if (stacks)
@@ -196,14 +243,8 @@ static void print_text(FILE *o, const rm_run *run, size_t top, int stacks)
         fprintf(o, "\nLeak suspects (in-use bytes rose in >= %d of %d equal time windows, "
                    ">= %.0f%% of allocated bytes still in use at the end, >= %d samples)\n",
                 RM_LEAK_MIN_RISES, RM_WINDOWS, RM_LEAK_MIN_RETAINED * 100, RM_LEAK_MIN_SAMPLES);
-        size_t shown = 0;
-        for (size_t r = 0; r < run->nsites; r++) {
-            const rm_site *s = &run->sites[run->by_inuse[r]];
-            if (!s->leak)
-                continue;
-            if (top && shown >= top)
-                break;
-            shown++;
+        size_t r = 0, shown = 0;
+        for (const rm_site *s; (s = next_leak(run, top, &r, &shown));) {
             fprintf(o, "  %3zu  %s in use at the end (%s of its allocations), rose in %d/%d "
                        "windows  %s\n", shown, cli_fmt_bytes(b, s->inuse_bytes),
                     cli_fmt_pct(b2, s->a_bytes > 0 ? s->inuse_at[RM_WINDOWS] / s->a_bytes : NAN),
@@ -284,17 +325,12 @@ static void json_site(json_w *w, const rm_run *run, const rm_site *s, double cum
 static void json_sites(json_w *w, const char *key, const rm_run *run, const size_t *order,
                        size_t n, int by_inuse)
 {
-    double cum = 0;
-    int64_t total = by_inuse ? run->inuse_bytes : run->alloc_bytes;
+    site_walk sw = walk_start(run, order, n, by_inuse);
+    const rm_site *s;
+    double frac, cum;
     json_begin_array(w, key);
-    for (size_t r = 0; r < n; r++) {
-        const rm_site *s = &run->sites[order[r]];
-        int64_t v = by_inuse ? s->inuse_bytes : s->alloc_bytes;
-        if (by_inuse && v == 0)
-            break;
-        cum += total > 0 ? (double)v / (double)total : 0;
-        json_site(w, run, s, total > 0 ? cum : NAN, 0);
-    }
+    while ((s = walk_next(&sw, &frac, &cum)))
+        json_site(w, run, s, cum, 0);
     json_end_array(w);
 }
 
@@ -391,16 +427,9 @@ static void print_json(FILE *o, const rm_run *run, size_t top)
     json_int(&w, "min_samples", RM_LEAK_MIN_SAMPLES);
     json_int(&w, "count", (int64_t)run->nleaks);
     json_begin_array(&w, "sites");
-    size_t shown = 0;
-    for (size_t r = 0; r < run->nsites; r++) {
-        const rm_site *s = &run->sites[run->by_inuse[r]];
-        if (!s->leak)
-            continue;
-        if (top && shown >= top)
-            break;
-        shown++;
+    size_t r = 0, shown = 0;
+    for (const rm_site *s; (s = next_leak(run, top, &r, &shown));)
         json_site(&w, run, s, NAN, 1);
-    }
     json_end_array(&w);
     json_end_object(&w);
 

@@ -187,32 +187,41 @@ char *cli_fmt_bytes(char *buf, int64_t bytes)
     return buf;
 }
 
+/* A step of a decimal scale: numbers under `below` in magnitude print as
+ * v / div with fmt (div 1: v itself, fmt takes a long long). */
+typedef struct scale_step {
+    double below, div;
+    const char *fmt;
+} scale_step;
+
+/* Formats v with the first step of steps (the last has below = INFINITY)
+ * whose bound its magnitude is under. */
+static char *fmt_scaled(char *buf, int64_t v, const scale_step *steps)
+{
+    double a = fabs((double)v);
+    while (a >= steps->below)
+        steps++;
+    if (steps->div == 1)
+        snprintf(buf, CLI_FMT_LEN, steps->fmt, (long long)v);
+    else
+        snprintf(buf, CLI_FMT_LEN, steps->fmt, (double)v / steps->div);
+    return buf;
+}
+
 char *cli_fmt_count(char *buf, int64_t n)
 {
-    double a = fabs((double)n);
-    if (a < 10000)
-        snprintf(buf, CLI_FMT_LEN, "%lld", (long long)n);
-    else if (a < 1e6)
-        snprintf(buf, CLI_FMT_LEN, "%.1f k", (double)n / 1e3);
-    else if (a < 1e9)
-        snprintf(buf, CLI_FMT_LEN, "%.1f M", (double)n / 1e6);
-    else
-        snprintf(buf, CLI_FMT_LEN, "%.1f G", (double)n / 1e9);
-    return buf;
+    static const scale_step steps[] = {
+        { 10000, 1, "%lld" }, { 1e6, 1e3, "%.1f k" }, { 1e9, 1e6, "%.1f M" }, { INFINITY, 1e9, "%.1f G" },
+    };
+    return fmt_scaled(buf, n, steps);
 }
 
 char *cli_fmt_ns(char *buf, int64_t ns)
 {
-    double a = fabs((double)ns);
-    if (a < 1e3)
-        snprintf(buf, CLI_FMT_LEN, "%lld ns", (long long)ns);
-    else if (a < 1e6)
-        snprintf(buf, CLI_FMT_LEN, "%.1f us", (double)ns / 1e3);
-    else if (a < 1e9)
-        snprintf(buf, CLI_FMT_LEN, "%.2f ms", (double)ns / 1e6);
-    else
-        snprintf(buf, CLI_FMT_LEN, "%.2f s", (double)ns / 1e9);
-    return buf;
+    static const scale_step steps[] = {
+        { 1e3, 1, "%lld ns" }, { 1e6, 1e3, "%.1f us" }, { 1e9, 1e6, "%.2f ms" }, { INFINITY, 1e9, "%.2f s" },
+    };
+    return fmt_scaled(buf, ns, steps);
 }
 
 char *cli_fmt_pct(char *buf, double fraction)

@@ -79,7 +79,7 @@ int cli_close_output(FILE *f, const char *path);
 #define CLI_FMT_LEN 48
 char *cli_fmt_bytes(char *buf, int64_t bytes);       /* "12.3 MiB", "512 B" */
 char *cli_fmt_count(char *buf, int64_t n);           /* "1.2 M", "950" */
-char *cli_fmt_ns(char *buf, int64_t ns);             /* "1.23 ms", "45 µs" */
+char *cli_fmt_ns(char *buf, int64_t ns);             /* "1.23 ms", "45.0 us", "950 ns" */
 char *cli_fmt_pct(char *buf, double fraction);       /* "12.3%" */
 
 /* double -> int64 rounding that never overflows (NaN -> 0). */

@@ -358,6 +358,17 @@ static void block_sep(FILE *f)
     fputs("\n\n", f);
 }
 
+/* Creates NAME.dat of chart ch (its path into path) and writes its header. */
+static FILE *open_data(const ctx *c, const rp_chart *ch, char *path)
+{
+    char file[64];
+    snprintf(file, sizeof file, "%s.dat", ch->name);
+    FILE *f = open_out(c->r, file, path);
+    if (f)
+        data_header(f, c, ch);
+    return f;
+}
+
 /* Placeholders of a template. */
 typedef struct dict {
     const char *key[32];
@@ -399,6 +410,19 @@ static void dfree(dict *d)
     for (int i = 0; i < d->n; i++)
         free(d->val[i]);
     d->n = 0;
+}
+
+/* Frees a chart's placeholders and the strings it built them from (a
+ * NULL-ended list of sbuf *). */
+static void chart_free(dict *d, ...) __attribute__((sentinel));
+static void chart_free(dict *d, ...)
+{
+    va_list ap;
+    va_start(ap, d);
+    for (sbuf *b; (b = va_arg(ap, sbuf *));)
+        sb_free(b);
+    va_end(ap);
+    dfree(d);
 }
 
 /* Appends template name with its @KEY@ placeholders replaced.  An unknown
@@ -467,6 +491,20 @@ static void chart_title(const ctx *c, const rp_chart *ch, dict *d)
     dset_quoted(d, "TITLE", t);
 }
 
+/* The placeholders of a chart with a byte axis: TITLE; UNIT (the binary
+ * unit max reads best in, then per: "" or "/s") and SCALE; max_key, the
+ * axis maximum in that unit (max times headroom). */
+static void byte_axis(const ctx *c, const rp_chart *ch, dict *d, double max, const char *per,
+                      const char *max_key, double headroom)
+{
+    char b[CLI_FMT_LEN];
+    unit u = bytes_unit(max);
+    chart_title(c, ch, d);
+    dset(d, "UNIT", "%s%s", u.name, per);
+    dset(d, "SCALE", "%.0f", u.scale);
+    dset(d, max_key, "%s", axis_max(b, max / u.scale, headroom));
+}
+
 static void skip(rp_chart *ch, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void skip(rp_chart *ch, const char *fmt, ...)
 {
@@ -482,6 +520,37 @@ static int is_gctrace(const rm_run *run)
 }
 
 /* ---- 1. heap over time ---- */
+
+/* Notes which of the n sizes v are known (has[k]) and the largest (*max). */
+static void note_values(const int64_t *v, int n, int *has, double *max)
+{
+    for (int k = 0; k < n; k++) {
+        if (valid(v[k])) {
+            has[k] = 1;
+            if ((double)v[k] > *max)
+                *max = (double)v[k];
+        }
+    }
+}
+
+/* The memory limit (lmax, the largest; -1: none), from column 7 of index 0:
+ * a step line, or a label when it would squash the chart (above 2.5 times
+ * the largest size *max, which otherwise grows to include it). */
+static void limit_line(sbuf *plot, sbuf *labels, int64_t lmax, double *max)
+{
+    char b[CLI_FMT_LEN];
+    if (lmax < 0)
+        return;
+    if ((double)lmax > 2.5 * *max) {
+        sb_add(labels, "set label 1 'memory limit %s: above the chart' at graph 0.99, "
+               "graph 0.96 right front tc rgb '#9467bd'", cli_fmt_bytes(b, lmax));
+    } else {
+        sb_clause(plot, "'' index 0 using ($1/1e9):($7/scale) with steps ls 5 lw 2.5 "
+                  "title 'memory limit'");
+        if ((double)lmax > *max)
+            *max = (double)lmax;
+    }
+}
 
 static int chart_heap(ctx *c, rp_chart *ch)
 {
@@ -499,11 +568,10 @@ static int chart_heap(ctx *c, rp_chart *ch)
              rm_empty(run) ? " (an empty run)" : "");
         return 0;
     }
-    char path[PATH_MAX], b1[CLI_FMT_LEN], b2[CLI_FMT_LEN];
-    FILE *f = open_out(c->r, "heap.dat", path);
+    char path[PATH_MAX], b2[CLI_FMT_LEN];
+    FILE *f = open_data(c, ch, path);
     if (!f)
         return -1;
-    data_header(f, c, ch);
     dict d = { 0 };
     sbuf plot = { 0 }, labels = { 0 };
     double max = 0;
@@ -527,13 +595,7 @@ static int chart_heap(ctx *c, rp_chart *ch)
             put_i64(f, lim >= 0 ? lim : RM_NONE);
             fputc('\n', f);
             int64_t v[5] = { p->heap_alloc, p->next_gc, p->rss, p->released, p->heap_sys };
-            for (int k = 0; k < 5; k++) {
-                if (valid(v[k])) {
-                    has[k] = 1;
-                    if ((double)v[k] > max)
-                        max = (double)v[k];
-                }
-            }
+            note_values(v, 5, has, &max);
             if (lim > lmax)
                 lmax = lim;
         }
@@ -572,17 +634,7 @@ static int chart_heap(ctx *c, rp_chart *ch)
                 sb_clause(&plot, "%s index 0 using ($1/1e9):($%d/scale) %s title '%s'",
                           plot.len ? "''" : "datafile", cols[k], styles[k], names[k]);
         }
-        if (lmax >= 0) {
-            if ((double)lmax > 2.5 * max) {
-                sb_add(&labels, "set label 1 'memory limit %s: above the chart' at graph 0.99, "
-                       "graph 0.96 right front tc rgb '#9467bd'", cli_fmt_bytes(b1, lmax));
-            } else {
-                sb_clause(&plot, "'' index 0 using ($1/1e9):($7/scale) with steps ls 5 lw 2.5 "
-                          "title 'memory limit'");
-                if ((double)lmax > max)
-                    max = (double)lmax;
-            }
-        }
+        limit_line(&plot, &labels, lmax, &max);
         if (marks_heap > 0)
             sb_clause(&plot, "'' index 1 using ($1/1e9):($2/scale) with points ls 9 pt 2 ps 0.7 "
                       "title 'GC cycle start: the heap then (%zu cycles)'", marks);
@@ -611,13 +663,7 @@ static int chart_heap(ctx *c, rp_chart *ch)
             put_i64(f, lim >= 0 ? lim : RM_NONE);
             fprintf(f, "\t%lld\n", (long long)g->num);
             int64_t v[4] = { g->before, g->after, g->marked, g->goal };
-            for (int k = 0; k < 4; k++) {
-                if (valid(v[k])) {
-                    has[k] = 1;
-                    if ((double)v[k] > max)
-                        max = (double)v[k];
-                }
-            }
+            note_values(v, 4, has, &max);
             if (lim > lmax)
                 lmax = lim;
         }
@@ -645,17 +691,7 @@ static int chart_heap(ctx *c, rp_chart *ch)
         if (has[0])
             sb_clause(&plot, "'' index 0 using ($1/1e9):($3/scale) with points ls 9 pt 2 ps 0.7 "
                       "title 'GC cycle start: the heap then (%zu cycles)'", c->nc);
-        if (lmax >= 0) {
-            if ((double)lmax > 2.5 * max) {
-                sb_add(&labels, "set label 1 'memory limit %s: above the chart' at graph 0.99, "
-                       "graph 0.96 right front tc rgb '#9467bd'", cli_fmt_bytes(b1, lmax));
-            } else {
-                sb_clause(&plot, "'' index 0 using ($1/1e9):($7/scale) with steps ls 5 "
-                          "lw 2.5 title 'memory limit'");
-                if ((double)lmax > max)
-                    max = (double)lmax;
-            }
-        }
+        limit_line(&plot, &labels, lmax, &max);
         snprintf(ch->caption, sizeof ch->caption,
                  "No heap series in this run%s: the heap from gc_cycles (%zu cycles): at the "
                  "start of each cycle, at the end of marking and the live heap marking found, "
@@ -663,32 +699,22 @@ static int chart_heap(ctx *c, rp_chart *ch)
                  is_gctrace(run) ? "; gctrace gives sizes in MB" : "");
     }
     if (close_out(f, path) < 0) {
-        sb_free(&plot);
-        sb_free(&labels);
-        dfree(&d);
+        chart_free(&d, &plot, &labels, (sbuf *)NULL);
         return -1;
     }
     if (plot.len == 0) {
-        sb_free(&plot);
-        sb_free(&labels);
-        dfree(&d);
+        chart_free(&d, &plot, &labels, (sbuf *)NULL);
         skip(ch, "the heap series and GC cycles have no heap sizes");
         rp_path(path, c->r, "heap.dat");
         remove(path);
         return 0;
     }
-    unit u = bytes_unit(max);
-    chart_title(c, ch, &d);
-    dset(&d, "SCALE", "%.0f", u.scale);
-    dset(&d, "UNIT", "%s", u.name);
+    byte_axis(c, ch, &d, max, "", "Y_MAX", 1.3);
     dset(&d, "T_END", "%s", secs(b2, c->T));
-    dset(&d, "Y_MAX", "%s", axis_max(b1, max / u.scale, 1.3));
     dset(&d, "LABELS", "%s", sb_str(&labels));
     dset(&d, "PLOT", "%s", sb_str(&plot));
     int rc = write_script(c, ch, series_heap > 0 ? "heap" : "heap_gc", &d);
-    sb_free(&plot);
-    sb_free(&labels);
-    dfree(&d);
+    chart_free(&d, &plot, &labels, (sbuf *)NULL);
     return rc;
 }
 
@@ -708,10 +734,9 @@ static int chart_pauses(ctx *c, rp_chart *ch)
         return 0;
     }
     char path[PATH_MAX], b1[CLI_FMT_LEN], b2[CLI_FMT_LEN];
-    FILE *f = open_out(c->r, "pauses.dat", path);
+    FILE *f = open_data(c, ch, path);
     if (!f)
         return -1;
-    data_header(f, c, ch);
     fputs("# index 0: GC cycles\n# num\tstart_ns\tpause_ns\tforced\n", f);
     int64_t *p = cli_xmalloc(c->nc * sizeof *p);
     size_t n = 0, forced = 0, timed = 0;
@@ -787,9 +812,7 @@ static int chart_pauses(ctx *c, rp_chart *ch)
              cli_fmt_ns(b1, run->pause_p50), cli_fmt_ns(b2, run->pause_p99),
              timed < n ? " Cycles without a start time are only in the distribution." : "");
     int rc = write_script(c, ch, "pauses", &d);
-    sb_free(&pt);
-    sb_free(&pc);
-    dfree(&d);
+    chart_free(&d, &pt, &pc, (sbuf *)NULL);
     return rc;
 }
 
@@ -1068,13 +1091,12 @@ static int chart_gc_cpu(ctx *c, rp_chart *ch)
         return 0;
     }
     char path[PATH_MAX];
-    FILE *f = open_out(c->r, "gc_cpu.dat", path);
+    FILE *f = open_data(c, ch, path);
     if (!f) {
         free(pts);
         free(win);
         return -1;
     }
-    data_header(f, c, ch);
     fprintf(f, "# index 0: GC CPU fraction per window (0..1), as steps (each window's value at\n"
                "# its start and its end): %s\n# time_ns\tfraction\n", how);
     double cpu_max = 0;
@@ -1207,10 +1229,7 @@ static int chart_gc_cpu(ctx *c, rp_chart *ch)
              : "Below: GOGC and the memory limit as the runtime recorded them (no tuner "
                "decisions in this run).");
     int rc = write_script(c, ch, "gc_cpu", &d);
-    sb_free(&pc);
-    sb_free(&pk);
-    sb_free(&kl);
-    dfree(&d);
+    chart_free(&d, &pc, &pk, &kl, (sbuf *)NULL);
     free(gogc.p);
     free(lim.p);
     return rc;
@@ -1318,10 +1337,9 @@ static int chart_sites(ctx *c, rp_chart *ch)
     if (n > run->nsites)
         n = run->nsites;
     char path[PATH_MAX], b1[CLI_FMT_LEN], b2[CLI_FMT_LEN];
-    FILE *f = open_out(c->r, "sites.dat", path);
+    FILE *f = open_data(c, ch, path);
     if (!f)
         return -1;
-    data_header(f, c, ch);
     fprintf(f, "# The top %zu of %zu sites by allocated bytes (unbiased estimates from the\n"
                "# samples, as gctune analyze reports them).\n"
                "# rank\tsite\talloc_bytes\tinuse_bytes\talloc_text\tinuse_text\tleak_suspect\t"
@@ -1352,13 +1370,9 @@ static int chart_sites(ctx *c, rp_chart *ch)
     free(labels);
     if (close_out(f, path) < 0)
         return -1;
-    unit u = bytes_unit(max);
     dict d = { 0 };
     sbuf p = { 0 };
-    chart_title(c, ch, &d);
-    dset(&d, "UNIT", "%s", u.name);
-    dset(&d, "SCALE", "%.0f", u.scale);
-    dset(&d, "X_MAX", "%s", axis_max(b1, max / u.scale, 1.28));
+    byte_axis(c, ch, &d, max, "", "X_MAX", 1.28);
     dset(&d, "Y_MAX", "%.1f", (double)n + 0.6);
     sb_clause(&p, "datafile using (0):1:(0):($3/scale):($1-0.4):($1-0.02):ytic(2) "
               "with boxxyerror ls 1 title 'allocated'");
@@ -1377,8 +1391,7 @@ static int chart_sites(ctx *c, rp_chart *ch)
              rm_has_frees(run) ? "" : " The backend does not report frees: every sampled object "
                                       "counts as in use.");
     int rc = write_script(c, ch, "sites", &d);
-    sb_free(&p);
-    dfree(&d);
+    chart_free(&d, &p, (sbuf *)NULL);
     return rc;
 }
 
@@ -1399,10 +1412,9 @@ static int chart_alloc_rate(ctx *c, rp_chart *ch)
     if (sampled && load_history(c) < 0)
         return -1;
     char path[PATH_MAX], b1[CLI_FMT_LEN];
-    FILE *f = open_out(c->r, "alloc_rate.dat", path);
+    FILE *f = open_data(c, ch, path);
     if (!f)
         return -1;
-    data_header(f, c, ch);
     double max = 0;
     fputs("# index 0: from the runtime's cumulative total_alloc (heap_series): bytes per\n"
           "# second between consecutive points, as steps (each interval's start and end)\n"
@@ -1461,14 +1473,10 @@ static int chart_alloc_rate(ctx *c, rp_chart *ch)
     }
     if (close_out(f, path) < 0)
         return -1;
-    unit u = bytes_unit(max);
     dict d = { 0 };
     sbuf p = { 0 };
-    chart_title(c, ch, &d);
-    dset(&d, "UNIT", "%s/s", u.name);
-    dset(&d, "SCALE", "%.0f", u.scale);
+    byte_axis(c, ch, &d, max, "/s", "Y_MAX", 1.3);
     dset(&d, "T_END", "%s", secs(b1, c->T));
-    dset(&d, "Y_MAX", "%s", axis_max(b1, max / u.scale, 1.3));
     if (runtime && nrt > 0)
         sb_clause(&p, "datafile index 0 using ($1/1e9):($2/scale) with lines ls 1 "
                   "title 'runtime (total_alloc, %zu intervals)'", nrt);
@@ -1476,8 +1484,7 @@ static int chart_alloc_rate(ctx *c, rp_chart *ch)
         sb_clause(&p, "%s index 1 using ($1/1e9):($2/scale) with lines ls 2 "
                   "title 'estimated from the samples (%zu windows)'", p.len ? "''" : "datafile", nsw);
     if (p.len == 0) {
-        sb_free(&p);
-        dfree(&d);
+        chart_free(&d, &p, (sbuf *)NULL);
         skip(ch, "total_alloc never grew between heap series points");
         return 0;
     }
@@ -1488,8 +1495,7 @@ static int chart_alloc_rate(ctx *c, rp_chart *ch)
              runtime && nrt && sampled ? "; and" : sampled ? ":" : "",
              sampled ? " estimated from the allocation samples (weight x size) per window" : "");
     int rc = write_script(c, ch, "alloc_rate", &d);
-    sb_free(&p);
-    dfree(&d);
+    chart_free(&d, &p, (sbuf *)NULL);
     return rc;
 }
 
@@ -1541,10 +1547,9 @@ static int chart_inuse(ctx *c, rp_chart *ch)
         return 0;
     }
     char path[PATH_MAX], b1[CLI_FMT_LEN];
-    FILE *f = open_out(c->r, "inuse.dat", path);
+    FILE *f = open_data(c, ch, path);
     if (!f)
         return -1;
-    data_header(f, c, ch);
     fprintf(f, "# Estimated in-use bytes of each site at %d equal steps of the run (the rule of\n"
                "# the leak windows of gctune analyze); the first row names the sites:\n"
                "# time_ns, then one column per site\n", HISTORY_POINTS);
@@ -1573,13 +1578,9 @@ static int chart_inuse(ctx *c, rp_chart *ch)
     }
     if (close_out(f, path) < 0)
         return -1;
-    unit u = bytes_unit(max);
     dict d = { 0 };
-    chart_title(c, ch, &d);
-    dset(&d, "UNIT", "%s", u.name);
-    dset(&d, "SCALE", "%.0f", u.scale);
+    byte_axis(c, ch, &d, max, "", "Y_MAX", 1.1);
     dset(&d, "T_END", "%s", secs(b1, c->T));
-    dset(&d, "Y_MAX", "%s", axis_max(b1, max / u.scale, 1.1));
     dset(&d, "POINTS", "%d", HISTORY_POINTS);
     dset(&d, "LAST_COLUMN", "%zu", nsel + 1);
     snprintf(ch->caption, sizeof ch->caption,
