@@ -184,166 +184,138 @@ static void parse_ok(const char *line, gcts_gc_cycle *c)
     assert_string_equal(err, "");
 }
 
+/* What a parsed line must hold: X (or NAN for frac) where a case does
+ * not check the field; heap sizes in MiB. */
+#define X INT64_MIN
+typedef struct want {
+    int64_t num, start_ns, pause_ns, end_ns;
+    int64_t assist_ns, background_ns, idle_ns, mark_ns;
+    int64_t before_mib, after_mib, marked_mib, goal_mib;
+    int64_t procs, forced;
+    double frac;
+} want;
+
+static void check_want(const gcts_gc_cycle *c, const want *w)
+{
+#define CHECK(field, v) do { if ((v) != X) assert_int_equal(c->field, (v)); } while (0)
+#define CHECK_MIB(field, v) do { if ((v) != X) assert_int_equal(c->field, (v) * MiB); } while (0)
+    CHECK(num, w->num);
+    CHECK(start_ns, w->start_ns);
+    CHECK(pause_ns, w->pause_ns);
+    CHECK(end_ns, w->end_ns);
+    CHECK(assist_cpu_ns, w->assist_ns);
+    CHECK(background_cpu_ns, w->background_ns);
+    CHECK(idle_cpu_ns, w->idle_ns);
+    CHECK(mark_cpu_ns, w->mark_ns);
+    CHECK_MIB(heap_before, w->before_mib);
+    CHECK_MIB(heap_after, w->after_mib);
+    CHECK_MIB(heap_marked, w->marked_mib);
+    CHECK_MIB(heap_goal, w->goal_mib);
+    CHECK(procs, w->procs);
+    CHECK(forced, w->forced);
+    if (!isnan(w->frac))
+        assert_true(c->gc_cpu_fraction == w->frac);
+#undef CHECK
+#undef CHECK_MIB
+}
+
+/* A line of a fixture (asserted to be in it) and what it must parse to. */
+typedef struct picked {
+    const char *fixture, *line;
+    want w;
+} picked;
+
+static void check_picked(const picked *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        gcts_gc_cycle c;
+        assert_in_fixture(p[i].fixture, p[i].line);
+        parse_ok(p[i].line, &c);
+        check_want(&c, &p[i].w);
+    }
+}
+
 static void test_gctrace_go_lines(void **state)
 {
     (void)state;
+    static const picked lines[] = {
+        {"go119.log", "gc 1 @0.002s 5%: 0.049+1.1+0.042 ms clock, 0.099+0.23/0.070/0.58+0.084 ms cpu, "
+                      "3->4->4 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P",
+         {1, 2000000, 49000 + 42000, 2000000 + 49000 + 1100000 + 42000,
+          230000, 70000, 580000, 230000 + 70000 + 580000, 3, 4, 4, 4, 2, 0, 0.05}},
+        {"go119.log", "gc 11 @0.030s 8%: 0.050+0.45+0.094 ms clock, 0.10+0.041/0.011/0+0.18 ms cpu, "
+                      "4->4->2 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P",
+         {11, 30000000, 144000, 30000000 + 594000, 41000, 11000, 0, 52000, X, X, X, X, X, X, 0.08}},
+        /* the forced line */
+        {"go119.log", "gc 25 @0.048s 15%: 0.10+0.046+0.002 ms clock, 0.20+0/0.062/0+0.004 ms cpu, "
+                      "5->5->2 MB, 6 MB goal, 0 MB stacks, 0 MB globals, 2 P (forced)",
+         {25, 48000000, 102000, 48148000, 0, 62000, 0, 62000, 5, 5, 2, 6, X, 1, 0.15}},
+    };
+    check_picked(lines, sizeof lines / sizeof lines[0]);
+    /* and what gctrace never gives */
     gcts_gc_cycle c;
-    const char *l1 = "gc 1 @0.002s 5%: 0.049+1.1+0.042 ms clock, 0.099+0.23/0.070/0.58+0.084 ms cpu, "
-                     "3->4->4 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P";
-    assert_in_fixture("go119.log", l1);
-    parse_ok(l1, &c);
-    assert_int_equal(c.num, 1);
-    assert_int_equal(c.start_ns, 2000000);
-    assert_int_equal(c.pause_ns, 49000 + 42000);
-    assert_int_equal(c.end_ns, 2000000 + 49000 + 1100000 + 42000);
-    assert_int_equal(c.assist_cpu_ns, 230000);
-    assert_int_equal(c.background_cpu_ns, 70000);
-    assert_int_equal(c.idle_cpu_ns, 580000);
-    assert_int_equal(c.mark_cpu_ns, 230000 + 70000 + 580000);
-    assert_int_equal(c.heap_before, 3 * MiB);
-    assert_int_equal(c.heap_after, 4 * MiB);
-    assert_int_equal(c.heap_marked, 4 * MiB);
-    assert_int_equal(c.heap_goal, 4 * MiB);
-    assert_int_equal(c.procs, 2);
-    assert_int_equal(c.forced, 0);
+    parse_ok(lines[0].line, &c);
     assert_int_equal(c.concurrent, 1);
-    assert_true(c.gc_cpu_fraction == 0.05);
     assert_int_equal(c.gc_percent, GCTS_NULL);
     assert_int_equal(c.memory_limit, GCTS_NULL);
-
-    const char *l11 = "gc 11 @0.030s 8%: 0.050+0.45+0.094 ms clock, 0.10+0.041/0.011/0+0.18 ms cpu, "
-                      "4->4->2 MB, 4 MB goal, 0 MB stacks, 0 MB globals, 2 P";
-    assert_in_fixture("go119.log", l11);
-    parse_ok(l11, &c);
-    assert_int_equal(c.num, 11);
-    assert_int_equal(c.start_ns, 30000000);
-    assert_int_equal(c.pause_ns, 144000);
-    assert_int_equal(c.end_ns, 30000000 + 594000);
-    assert_int_equal(c.assist_cpu_ns, 41000);
-    assert_int_equal(c.background_cpu_ns, 11000);
-    assert_int_equal(c.idle_cpu_ns, 0);
-    assert_int_equal(c.mark_cpu_ns, 52000);
-    assert_true(c.gc_cpu_fraction == 0.08);
-
-    /* the forced line */
-    const char *l25 = "gc 25 @0.048s 15%: 0.10+0.046+0.002 ms clock, 0.20+0/0.062/0+0.004 ms cpu, "
-                      "5->5->2 MB, 6 MB goal, 0 MB stacks, 0 MB globals, 2 P (forced)";
-    assert_in_fixture("go119.log", l25);
-    parse_ok(l25, &c);
-    assert_int_equal(c.num, 25);
-    assert_int_equal(c.start_ns, 48000000);
-    assert_int_equal(c.pause_ns, 102000);
-    assert_int_equal(c.end_ns, 48148000);
-    assert_int_equal(c.assist_cpu_ns, 0);
-    assert_int_equal(c.background_cpu_ns, 62000);
-    assert_int_equal(c.idle_cpu_ns, 0);
-    assert_int_equal(c.mark_cpu_ns, 62000);
-    assert_int_equal(c.heap_before, 5 * MiB);
-    assert_int_equal(c.heap_after, 5 * MiB);
-    assert_int_equal(c.heap_marked, 2 * MiB);
-    assert_int_equal(c.heap_goal, 6 * MiB);
-    assert_int_equal(c.forced, 1);
-    assert_true(c.gc_cpu_fraction == 0.15);
 }
 
 static void test_gctrace_libgc_lines(void **state)
 {
     (void)state;
-    gcts_gc_cycle c;
-    const char *l24 = "gc 24 @0.101s 6%: 0.006+0.008+4.056 ms clock, 0.011+0.000/0.007/0+8.112 ms cpu, "
-                      "10->10->4 MB, 8 MB goal, 0 MB stacks, 0 MB globals, 2 P";
-    assert_in_fixture("libgc_concurrent.log", l24);
-    parse_ok(l24, &c);
-    assert_int_equal(c.num, 24);
-    assert_int_equal(c.start_ns, 101000000);
-    assert_int_equal(c.pause_ns, 4062000);
-    assert_int_equal(c.end_ns, 101000000 + 4070000);
-    assert_int_equal(c.assist_cpu_ns, 0);
-    assert_int_equal(c.background_cpu_ns, 7000);
-    assert_int_equal(c.idle_cpu_ns, 0);
-    assert_int_equal(c.mark_cpu_ns, 7000);
-    assert_int_equal(c.heap_before, 10 * MiB);
-    assert_int_equal(c.heap_after, 10 * MiB);
-    assert_int_equal(c.heap_marked, 4 * MiB);
-    assert_int_equal(c.heap_goal, 8 * MiB);
-    assert_int_equal(c.procs, 2);
-    assert_int_equal(c.forced, 0);
-
-    const char *l26 = "gc 26 @0.102s 6%: 0.010+0.009+0.080 ms clock, 0.020+0.000/0.008/0+0.160 ms cpu, "
-                      "4->4->4 MB, 8 MB goal, 0 MB stacks, 0 MB globals, 2 P (forced)";
-    assert_in_fixture("libgc_concurrent.log", l26);
-    parse_ok(l26, &c);
-    assert_int_equal(c.num, 26);
-    assert_int_equal(c.pause_ns, 90000);
-    assert_int_equal(c.end_ns, 102099000);
-    assert_int_equal(c.forced, 1);
-
-    const char *h1 = "gc 1 @0.031s 11%: 3.441+0.000+0.002 ms clock, 6.881+0.000/0.000/0+0.004 ms cpu, "
-                     "4->4->3 MB, 6 MB goal, 0 MB stacks, 0 MB globals, 2 P";
-    assert_in_fixture("libgc.log", h1);
-    parse_ok(h1, &c);
-    assert_int_equal(c.start_ns, 31000000);
-    assert_int_equal(c.pause_ns, 3443000);
-    assert_int_equal(c.end_ns, 34443000);
-    assert_int_equal(c.heap_before, 4 * MiB);
-    assert_int_equal(c.heap_marked, 3 * MiB);
-    assert_int_equal(c.mark_cpu_ns, 0);
-    assert_int_equal(c.heap_goal, 6 * MiB);
-    assert_true(c.gc_cpu_fraction == 0.11);
+    static const picked lines[] = {
+        {"libgc_concurrent.log",
+         "gc 24 @0.101s 6%: 0.006+0.008+4.056 ms clock, 0.011+0.000/0.007/0+8.112 ms cpu, "
+         "10->10->4 MB, 8 MB goal, 0 MB stacks, 0 MB globals, 2 P",
+         {24, 101000000, 4062000, 101000000 + 4070000, 0, 7000, 0, 7000, 10, 10, 4, 8, 2, 0, NAN}},
+        {"libgc_concurrent.log",
+         "gc 26 @0.102s 6%: 0.010+0.009+0.080 ms clock, 0.020+0.000/0.008/0+0.160 ms cpu, "
+         "4->4->4 MB, 8 MB goal, 0 MB stacks, 0 MB globals, 2 P (forced)",
+         {26, X, 90000, 102099000, X, X, X, X, X, X, X, X, X, 1, NAN}},
+        {"libgc.log",
+         "gc 1 @0.031s 11%: 3.441+0.000+0.002 ms clock, 6.881+0.000/0.000/0+0.004 ms cpu, "
+         "4->4->3 MB, 6 MB goal, 0 MB stacks, 0 MB globals, 2 P",
+         {X, 31000000, 3443000, 34443000, X, X, X, 0, 4, X, 3, 6, X, X, 0.11}},
+    };
+    check_picked(lines, sizeof lines / sizeof lines[0]);
 }
 
 /* Variants of the format: older Go, CRLF, more digits, more fields. */
 static void test_gctrace_variants(void **state)
 {
     (void)state;
-    gcts_gc_cycle c;
-    /* Go <= 1.17: no stacks / globals */
-    parse_ok("gc 3 @0.010s 2%: 0.010+0.50+0.003 ms clock, 0.040+0.12/0.45/0.80+0.012 ms cpu, "
-             "4->4->0 MB, 5 MB goal, 4 P\n", &c);
-    assert_int_equal(c.num, 3);
-    assert_int_equal(c.start_ns, 10000000);
-    assert_int_equal(c.pause_ns, 13000);
-    assert_int_equal(c.end_ns, 10513000);
-    assert_int_equal(c.mark_cpu_ns, 1370000);
-    assert_int_equal(c.heap_marked, 0);
-    assert_int_equal(c.heap_goal, 5 * MiB);
-    assert_int_equal(c.procs, 4);
-    assert_int_equal(c.forced, 0);
-
-    parse_ok("gc 7 @12.345678901s 0%: 1+2+3 ms clock, 1+2/3/4+5 ms cpu, 100->200->50 MB, 128 MB goal, "
-             "8 P (forced)\r\n", &c);
-    assert_int_equal(c.start_ns, INT64_C(12345678901));
-    assert_int_equal(c.pause_ns, 4000000);
-    assert_int_equal(c.end_ns, INT64_C(12345678901) + 6000000);
-    assert_int_equal(c.mark_cpu_ns, 9000000);
-    assert_int_equal(c.heap_after, 200 * MiB);
-    assert_int_equal(c.procs, 8);
-    assert_int_equal(c.forced, 1);
-    assert_true(c.gc_cpu_fraction == 0.0);
-
-    /* digits past ns are truncated */
-    parse_ok("gc 1 @1.0000000019s 1%: 0.0000019+0+0 ms clock, 0+0/0/0+0 ms cpu, 0->0->0 MB, 4 MB goal, 1 P", &c);
-    assert_int_equal(c.start_ns, 1000000001);
-    assert_int_equal(c.pause_ns, 1);
-
-    /* fields of a newer Go before "Q P" and anything after it */
-    parse_ok("gc 2 @1.5s 3%: 0.1+0.2+0.3 ms clock, 0.1+0.2/0.3/0.4+0.5 ms cpu, 4->5->2 MB, 8 MB goal, "
-             "1 MB stacks, 2 MB globals, 3 MB future, 16 P (forced), 9 X", &c);
-    assert_int_equal(c.procs, 16);
-    assert_int_equal(c.forced, 1);
-    assert_int_equal(c.end_ns, 1500600000);
-    parse_ok("gc 2 @1.5s 3%: 0.1+0.2+0.3 ms clock, 0.1+0.2/0.3/0.4+0.5 ms cpu, 4->5->2 MB, 8 MB goal, "
-             "5 widgets, 2 P ", &c);
-    assert_int_equal(c.procs, 2);
-    assert_int_equal(c.forced, 0);
-
-    /* the largest accepted values */
-    parse_ok("gc 4611686018427387904 @0s 10000%: 0+0+0 ms clock, 0+0/0/0+0 ms cpu, "
-             "4398046511104->0->0 MB, 0 MB goal, 1048576 P", &c);
-    assert_int_equal(c.num, INT64_C(4611686018427387904));
-    assert_int_equal(c.heap_before, INT64_C(1) << 62);
-    assert_int_equal(c.procs, 1 << 20);
-    assert_true(c.gc_cpu_fraction == 100.0);
+    static const struct {
+        const char *line;
+        want w;
+    } variants[] = {
+        /* Go <= 1.17: no stacks / globals */
+        {"gc 3 @0.010s 2%: 0.010+0.50+0.003 ms clock, 0.040+0.12/0.45/0.80+0.012 ms cpu, "
+         "4->4->0 MB, 5 MB goal, 4 P\n",
+         {3, 10000000, 13000, 10513000, X, X, X, 1370000, X, X, 0, 5, 4, 0, NAN}},
+        {"gc 7 @12.345678901s 0%: 1+2+3 ms clock, 1+2/3/4+5 ms cpu, 100->200->50 MB, 128 MB goal, "
+         "8 P (forced)\r\n",
+         {X, INT64_C(12345678901), 4000000, INT64_C(12345678901) + 6000000, X, X, X, 9000000,
+          X, 200, X, X, 8, 1, 0.0}},
+        /* digits past ns are truncated */
+        {"gc 1 @1.0000000019s 1%: 0.0000019+0+0 ms clock, 0+0/0/0+0 ms cpu, 0->0->0 MB, 4 MB goal, 1 P",
+         {X, 1000000001, 1, X, X, X, X, X, X, X, X, X, X, X, NAN}},
+        /* fields of a newer Go before "Q P" and anything after it */
+        {"gc 2 @1.5s 3%: 0.1+0.2+0.3 ms clock, 0.1+0.2/0.3/0.4+0.5 ms cpu, 4->5->2 MB, 8 MB goal, "
+         "1 MB stacks, 2 MB globals, 3 MB future, 16 P (forced), 9 X",
+         {X, X, X, 1500600000, X, X, X, X, X, X, X, X, 16, 1, NAN}},
+        {"gc 2 @1.5s 3%: 0.1+0.2+0.3 ms clock, 0.1+0.2/0.3/0.4+0.5 ms cpu, 4->5->2 MB, 8 MB goal, "
+         "5 widgets, 2 P ",
+         {X, X, X, X, X, X, X, X, X, X, X, X, 2, 0, NAN}},
+        /* the largest accepted values: 2^62 cycles, 2^62 bytes (2^42 MiB), 2^20 P */
+        {"gc 4611686018427387904 @0s 10000%: 0+0+0 ms clock, 0+0/0/0+0 ms cpu, "
+         "4398046511104->0->0 MB, 0 MB goal, 1048576 P",
+         {INT64_C(4611686018427387904), X, X, X, X, X, X, X, INT64_C(1) << 42, X, X, X, 1 << 20, X, 100.0}},
+    };
+    for (size_t i = 0; i < sizeof variants / sizeof variants[0]; i++) {
+        gcts_gc_cycle c;
+        parse_ok(variants[i].line, &c);
+        check_want(&c, &variants[i].w);
+    }
 }
 
 static void test_gctrace_not_gctrace(void **state)
