@@ -93,14 +93,22 @@ static void measured(const gctt_cycle_row *c, size_t n, int procs, double *cpu_f
     *cpu_frac = cpu / ((double)c[n - 1].end_ns * procs);
 }
 
+/* A 30 s recording of G at GOGC 100 with the live set live (into C and
+ * H), and m fitted to it (asserted to fit); returns the cycles in C. */
+static size_t fit_recording(const struct gen *G, double (*live)(double t), gctt_model *m)
+{
+    size_t nh, n = generate(G, 100, 30, live, C, 20000, H, &nh);
+    char err[200];
+    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, m, err, sizeof err), 0);
+    return n;
+}
+
 static void test_fit_recovers_costs(void **state)
 {
     (void)state;
-    size_t nh, n = generate(&G0, 100, 30, live_varied, C, 20000, H, &nh);
-    assert_true(n > 50);
     gctt_model m;
-    char err[200];
-    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, &m, err, sizeof err), 0);
+    size_t n = fit_recording(&G0, live_varied, &m);
+    assert_true(n > 50);
     assert_true(fabs(m.mark_ns_per_byte - G0.m) < 0.01 * G0.m);
     assert_true(fabs(m.fixed_ns - G0.F) < 0.05 * G0.F);
     assert_int_equal(m.procs, 2);
@@ -114,10 +122,8 @@ static void test_predict_other_gogc(void **state)
 {
     (void)state;
     static gctt_cycle_row C2[20000];
-    size_t nh, n = generate(&G0, 100, 30, live_flat, C, 20000, H, &nh);
     gctt_model m;
-    char err[200];
-    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, &m, err, sizeof err), 0);
+    size_t n = fit_recording(&G0, live_flat, &m);
     /* its own setting first */
     gctt_prediction p;
     gctt_model_predict(&m, 100, -1, &p);
@@ -160,10 +166,8 @@ static void test_predict_other_gogc(void **state)
 static void test_phased_replay(void **state)
 {
     (void)state;
-    size_t nh, n = generate(&G0, 100, 30, live_step, C, 20000, H, &nh);
     gctt_model m;
-    char err[200];
-    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, &m, err, sizeof err), 0);
+    size_t n = fit_recording(&G0, live_step, &m);
     gctt_prediction p;
     gctt_model_predict(&m, 100, -1, &p);
     double cpu, peak;
@@ -178,10 +182,8 @@ static void test_phased_replay(void **state)
 static void test_recommend(void **state)
 {
     (void)state;
-    size_t nh, n = generate(&G0, 100, 30, live_flat, C, 20000, H, &nh);
     gctt_model m;
-    char err[200];
-    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, &m, err, sizeof err), 0);
+    fit_recording(&G0, live_flat, &m);
     gctt_prediction p100;
     gctt_model_predict(&m, 100, -1, &p100);
     /* goal: half of GOGC 100's GC CPU -> a GOGC above 100, the smallest that meets it */
@@ -221,10 +223,8 @@ static void test_fit_garbage_term(void **state)
     g.F = 0;
     g.b = 0.2;
     g.g2 = 300;
-    size_t nh, n = generate(&g, 100, 30, live_flat, C, 20000, H, &nh);
     gctt_model m;
-    char err[200];
-    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, &m, err, sizeof err), 0);
+    fit_recording(&g, live_flat, &m);
     assert_true(m.beta_fitted);
     assert_true(fabs(m.mark_ns_per_byte - g.m) < 0.02 * g.m);
     assert_true(fabs(m.garbage_ns_per_byte - g.b) < 0.02 * g.b);
@@ -238,7 +238,8 @@ static void test_fit_garbage_term(void **state)
         fail_msg("GOGC 400: predicted GC CPU %.4f, generated %.4f", p.gc_cpu_fraction, cpu2);
     gctt_model_free(&m);
     /* one GOGC all along: not identifiable, the default share is used */
-    n = generate(&g, 100, 30, live_flat, C, 20000, H, &nh);
+    size_t nh, n = generate(&g, 100, 30, live_flat, C, 20000, H, &nh);
+    char err[200];
     assert_int_equal(gctt_model_fit(C, n, H, nh, GCTT_MODEL_LIBGC_HEAP_BETA, &m, err, sizeof err), 0);
     assert_false(m.beta_fitted);
     assert_true(fabs(m.garbage_ns_per_byte / m.mark_ns_per_byte - GCTT_MODEL_LIBGC_HEAP_BETA) < 1e-9);
