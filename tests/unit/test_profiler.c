@@ -39,6 +39,14 @@ static int start(const char *path, int64_t rate, uint32_t queue)
     return gct_profiler_start(&cfg);
 }
 
+/* Starts the profiler on tmpdir/name (the path into path[256]) and
+ * asserts that it started. */
+static void start_recording(char *path, const char *name, int64_t rate, uint32_t queue)
+{
+    db_path(path, 256, name);
+    assert_int_equal(start(path, rate, queue), 0);
+}
+
 static sqlite3 *open_db(const char *path)
 {
     sqlite3 *db = NULL;
@@ -110,8 +118,7 @@ static void test_accuracy_default_rate(void **state)
 {
     (void)state;
     char path[256];
-    db_path(path, sizeof path, "accuracy.sqlite");
-    assert_int_equal(start(path, -1, 0), 0);
+    start_recording(path, "accuracy.sqlite", -1, 0);
     uint64_t truth[3];
     unsigned units = tu_stress() ? 20000 : 350000;   /* 350000 units: 6.7 GB allocated */
     three_sites(units, truth);
@@ -136,8 +143,7 @@ static void test_exact_at_rate_1(void **state)
 {
     (void)state;
     char path[256];
-    db_path(path, sizeof path, "exact.sqlite");
-    assert_int_equal(start(path, 1, 1 << 16), 0);
+    start_recording(path, "exact.sqlite", 1, 1 << 16);
     uint64_t truth[3];
     three_sites(1000, truth);
     gct_profiler_stop();
@@ -176,8 +182,7 @@ static void test_stack_order(void **state)
 {
     (void)state;
     char path[256];
-    db_path(path, sizeof path, "stack.sqlite");
-    assert_int_equal(start(path, 1, 0), 0);
+    start_recording(path, "stack.sqlite", 1, 0);
     for (int i = 0; i < 10; i++)
         deep_outer();
     gct_profiler_stop();
@@ -225,8 +230,7 @@ static void test_inuse_collector_frees(void **state)
 {
     (void)state;
     char path[256];
-    db_path(path, sizeof path, "inuse.sqlite");
-    assert_int_equal(start(path, 1, 0), 0);
+    start_recording(path, "inuse.sqlite", 1, 0);
     make_objects();
     drop_even();
     tu_scrub_stack();
@@ -289,8 +293,7 @@ static void test_threads(void **state)
 {
     (void)state;
     char path[256];
-    db_path(path, sizeof path, "threads.sqlite");
-    assert_int_equal(start(path, 1, 1 << 16), 0);
+    start_recording(path, "threads.sqlite", 1, 1 << 16);
     run_threads();
     gct_profiler_stop();
     gct_profiler_stats st;
@@ -312,8 +315,7 @@ static void test_dropped_with_tiny_queue(void **state)
 {
     (void)state;
     char path[256];
-    db_path(path, sizeof path, "dropped.sqlite");
-    assert_int_equal(start(path, 1, 2), 0);
+    start_recording(path, "dropped.sqlite", 1, 2);
     run_threads();
     gct_profiler_stop();
     gct_profiler_stats st;
@@ -389,9 +391,8 @@ static void test_tuner_event(void **state)
 {
     (void)state;
     char path[256];
-    db_path(path, sizeof path, "tuner.sqlite");
     assert_int_equal(gct_profiler_tuner_event("gogc", 100, 150, "not running", NULL), -1);
-    assert_int_equal(start(path, 0, 0), 0);
+    start_recording(path, "tuner.sqlite", 0, 0);
     assert_int_equal(gct_profiler_tuner_event("gogc", 100, 150, "GC CPU 9% over the 5% goal", "{\"gc_cpu\":0.09}"), 0);
     assert_int_equal(gct_profiler_tuner_event("memory_limit", INT64_MIN, 1 << 30, "budget from cgroup", NULL), 0);
     gct_profiler_stop();
@@ -444,8 +445,7 @@ static void test_unwritable_path(void **state)
     /* the program runs on: allocation works, and a later start succeeds */
     assert_non_null(gc_malloc(100));
     char path[256];
-    db_path(path, sizeof path, "after-%p.sqlite");
-    assert_int_equal(start(path, 1, 0), 0);
+    start_recording(path, "after-%p.sqlite", 1, 0);
     char want[256];
     snprintf(want, sizeof want, "%s/after-%ld.sqlite", tmpdir, (long)getpid());
     assert_string_equal(gct_profiler_path(), want);
