@@ -135,19 +135,27 @@ static void rd_repeated(rd *r, int wt, uint64_t *out, int *n, int max)
     }
 }
 
-static void rd_value_type(rd r, int64_t *type, int64_t *unit)
+/* A message of varint fields numbered 1..nmax: each into v[field] (0 when
+ * absent, v has nmax + 1 entries); another wire type or field fails the
+ * test, naming the message (what). */
+static void rd_varints(rd r, uint64_t *v, int nmax, const char *what)
 {
     int f, wt;
-    *type = *unit = 0;
+    memset(v, 0, (size_t)(nmax + 1) * sizeof *v);
     while (rd_tag(&r, &f, &wt)) {
         assert_int_equal(wt, 0);
-        if (f == 1)
-            *type = (int64_t)rd_varint(&r);
-        else if (f == 2)
-            *unit = (int64_t)rd_varint(&r);
-        else
-            fail_msg("ValueType: unexpected field %d", f);
+        if (f > nmax)
+            fail_msg("%s: unexpected field %d", what, f);
+        v[f] = rd_varint(&r);
     }
+}
+
+static void rd_value_type(rd r, int64_t *type, int64_t *unit)
+{
+    uint64_t v[3];
+    rd_varints(r, v, 2, "ValueType");
+    *type = (int64_t)v[1];
+    *unit = (int64_t)v[2];
 }
 
 static void decode(const uint8_t *buf, size_t len, d_profile *d)
@@ -188,26 +196,12 @@ static void decode(const uint8_t *buf, size_t len, d_profile *d)
         case 3: {
             assert_int_equal(wt, 2);
             assert_true(d->nmappings < MAXN);
-            d_mapping *mp = &d->mappings[d->nmappings++];
-            rd m = rd_sub(&r);
-            int g, w;
-            while (rd_tag(&m, &g, &w)) {
-                assert_int_equal(w, 0);
-                uint64_t v = rd_varint(&m);
-                switch (g) {
-                case 1: mp->id = v; break;
-                case 2: mp->start = v; break;
-                case 3: mp->limit = v; break;
-                case 4: mp->offset = v; break;
-                case 5: mp->filename = (int64_t)v; break;
-                case 6: mp->build_id = (int64_t)v; break;
-                case 7: mp->has_functions = (int)v; break;
-                case 8: mp->has_filenames = (int)v; break;
-                case 9: mp->has_line_numbers = (int)v; break;
-                case 10: mp->has_inline_frames = (int)v; break;
-                default: fail_msg("Mapping: unexpected field %d", g);
-                }
-            }
+            uint64_t v[11];
+            rd_varints(rd_sub(&r), v, 10, "Mapping");
+            d->mappings[d->nmappings++] = (d_mapping){
+                v[1], v[2], v[3], v[4], (int64_t)v[5], (int64_t)v[6],
+                (int)v[7], (int)v[8], (int)v[9], (int)v[10],
+            };
             break;
         }
         case 4: {
@@ -220,18 +214,9 @@ static void decode(const uint8_t *buf, size_t len, d_profile *d)
                 if (g == 4) {
                     assert_int_equal(w, 2);
                     assert_true(l->nlines < 4);
-                    d_line *ln = &l->lines[l->nlines++];
-                    rd lr = rd_sub(&m);
-                    int h, x;
-                    while (rd_tag(&lr, &h, &x)) {
-                        assert_int_equal(x, 0);
-                        if (h == 1)
-                            ln->function_id = rd_varint(&lr);
-                        else if (h == 2)
-                            ln->line = (int64_t)rd_varint(&lr);
-                        else
-                            fail_msg("Line: unexpected field %d", h);
-                    }
+                    uint64_t v[3];
+                    rd_varints(rd_sub(&m), v, 2, "Line");
+                    l->lines[l->nlines++] = (d_line){ v[1], (int64_t)v[2] };
                     continue;
                 }
                 assert_int_equal(w, 0);
@@ -248,20 +233,10 @@ static void decode(const uint8_t *buf, size_t len, d_profile *d)
         case 5: {
             assert_int_equal(wt, 2);
             assert_true(d->nfunctions < MAXN);
-            d_function *fn = &d->functions[d->nfunctions++];
-            rd m = rd_sub(&r);
-            int g, w;
-            while (rd_tag(&m, &g, &w)) {
-                assert_int_equal(w, 0);
-                uint64_t v = rd_varint(&m);
-                switch (g) {
-                case 1: fn->id = v; break;
-                case 2: fn->name = (int64_t)v; break;
-                case 3: fn->system_name = (int64_t)v; break;
-                case 4: fn->filename = (int64_t)v; break;
-                default: fail_msg("Function: unexpected field %d", g);
-                }
-            }
+            uint64_t v[5];
+            rd_varints(rd_sub(&r), v, 4, "Function");
+            d->functions[d->nfunctions++] =
+                (d_function){ v[1], (int64_t)v[2], (int64_t)v[3], (int64_t)v[4] };
             break;
         }
         case 6: {
