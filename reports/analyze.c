@@ -81,6 +81,26 @@ static void print_i64_bytes(FILE *o, const char *label, int64_t v, const char *n
         fprintf(o, "  %-18s %s%s%s\n", label, cli_fmt_bytes(b, v), note ? "  " : "", note ? note : "");
 }
 
+/* The values a knob took in the run, comma-separated ("-": none): neg for
+ * a negative one (off, none), else the number, as bytes when bytes. */
+static void print_seen(FILE *o, const char *label, const int64_t *v, int n, const char *neg, int bytes)
+{
+    char b[CLI_FMT_LEN];
+    fprintf(o, "  %-18s", label);
+    if (n == 0)
+        fputs(" -", o);
+    for (int i = 0; i < n; i++) {
+        const char *sep = i ? "," : "";
+        if (v[i] < 0)
+            fprintf(o, "%s %s", sep, neg);
+        else if (bytes)
+            fprintf(o, "%s %s", sep, cli_fmt_bytes(b, v[i]));
+        else
+            fprintf(o, "%s %lld", sep, (long long)v[i]);
+    }
+    fputc('\n', o);
+}
+
 static void print_stack(FILE *o, const rm_run *run, const rm_site *s)
 {
     char nb[128];
@@ -188,25 +208,8 @@ static void print_text(FILE *o, const rm_run *run, size_t top, int stacks)
                 cli_fmt_bytes(b2, run->heap_goal_max));
     else
         fprintf(o, "  %-18s -\n", "heap goal");
-    fprintf(o, "  %-18s", "GOGC seen");
-    if (run->ngogc == 0)
-        fputs(" -", o);
-    for (int i = 0; i < run->ngogc; i++) {
-        if (run->gogc_seen[i] < 0)
-            fprintf(o, "%s off", i ? "," : "");
-        else
-            fprintf(o, "%s %lld", i ? "," : "", (long long)run->gogc_seen[i]);
-    }
-    fprintf(o, "\n  %-18s", "memory limit seen");
-    if (run->nlimit == 0)
-        fputs(" -", o);
-    for (int i = 0; i < run->nlimit; i++) {
-        if (run->limit_seen[i] < 0)
-            fprintf(o, "%s none", i ? "," : "");
-        else
-            fprintf(o, "%s %s", i ? "," : "", cli_fmt_bytes(b, run->limit_seen[i]));
-    }
-    fputc('\n', o);
+    print_seen(o, "GOGC seen", run->gogc_seen, run->ngogc, "off", 0);
+    print_seen(o, "memory limit seen", run->limit_seen, run->nlimit, "none", 1);
 
     fprintf(o, "\nHeap\n");
     print_i64_bytes(o, "peak heap_alloc", run->peak_heap_alloc,

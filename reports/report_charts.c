@@ -160,9 +160,9 @@ typedef struct ctx {
     rp_report *r;
     const rm_run *run;
     hpoint *h;
-    size_t nh;
+    size_t nh, hcap;
     cycle *c;
-    size_t nc;
+    size_t nc, ccap;
     int64_t T;              /* end of the time axes, ns */
     char run_label[256];    /* "hello (libgc)" */
     /* rm_history (samples): in-use of the leak view's sites, allocations */
@@ -191,71 +191,76 @@ static int db_fail(gcts_db *db)
     return -1;
 }
 
-static int load_series(ctx *c)
+/* Room for element n of *arr (*cap allocated, doubling from 256). */
+static void *grow(void *arr, size_t n, size_t *cap, size_t size)
+{
+    if (n < *cap)
+        return arr;
+    *cap = *cap ? *cap * 2 : 256;
+    return cli_xrealloc(arr, *cap * size);
+}
+
+/* Runs sql and hands each row to row; -1 (reported) on a database error. */
+static int read_rows(ctx *c, const char *sql, void (*row)(ctx *c, sqlite3_stmt *st))
 {
     gcts_db *db = c->r->db;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(gcts_sqlite(db),
-                           "SELECT time_ns, heap_alloc, heap_sys, heap_released, rss, next_gc, "
-                           "total_alloc, gc_percent, memory_limit, gc_cpu_fraction "
-                           "FROM heap_series ORDER BY time_ns, rowid", -1, &st, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(gcts_sqlite(db), sql, -1, &st, NULL) != SQLITE_OK)
         return db_fail(db);
-    size_t cap = 0;
     int rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (c->nh == cap) {
-            cap = cap ? cap * 2 : 256;
-            c->h = cli_xrealloc(c->h, cap * sizeof *c->h);
-        }
-        hpoint *p = &c->h[c->nh++];
-        p->t = sqlite3_column_int64(st, 0);
-        p->heap_alloc = col_i64(st, 1);
-        p->heap_sys = col_i64(st, 2);
-        p->released = col_i64(st, 3);
-        p->rss = col_i64(st, 4);
-        p->next_gc = col_i64(st, 5);
-        p->total_alloc = col_i64(st, 6);
-        p->gc_percent = col_i64(st, 7);
-        p->limit = col_i64(st, 8);
-        p->cpu = col_dbl(st, 9);
-    }
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        row(c, st);
     sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return db_fail(db);
+    return rc == SQLITE_DONE ? 0 : db_fail(db);
+}
 
-    if (sqlite3_prepare_v2(gcts_sqlite(db),
-                           "SELECT num, start_ns, end_ns, pause_ns, heap_before, heap_after, "
-                           "heap_marked, heap_goal, gc_percent, memory_limit, forced, "
-                           "gc_cpu_fraction, assist_cpu_ns, background_cpu_ns, procs "
-                           "FROM gc_cycles ORDER BY num", -1, &st, NULL) != SQLITE_OK)
-        return db_fail(db);
-    cap = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (c->nc == cap) {
-            cap = cap ? cap * 2 : 256;
-            c->c = cli_xrealloc(c->c, cap * sizeof *c->c);
-        }
-        cycle *g = &c->c[c->nc++];
-        g->num = sqlite3_column_int64(st, 0);
-        g->start = col_i64(st, 1);
-        g->end = col_i64(st, 2);
-        g->pause = col_i64(st, 3);
-        g->before = col_i64(st, 4);
-        g->after = col_i64(st, 5);
-        g->marked = col_i64(st, 6);
-        g->goal = col_i64(st, 7);
-        g->gc_percent = col_i64(st, 8);
-        g->limit = col_i64(st, 9);
-        g->forced = col_i64(st, 10);
-        g->cpu = col_dbl(st, 11);
-        g->assist = col_i64(st, 12);
-        g->background = col_i64(st, 13);
-        g->procs = col_i64(st, 14);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return db_fail(db);
-    return 0;
+static void heap_row(ctx *c, sqlite3_stmt *st)
+{
+    c->h = grow(c->h, c->nh, &c->hcap, sizeof *c->h);
+    hpoint *p = &c->h[c->nh++];
+    p->t = sqlite3_column_int64(st, 0);
+    p->heap_alloc = col_i64(st, 1);
+    p->heap_sys = col_i64(st, 2);
+    p->released = col_i64(st, 3);
+    p->rss = col_i64(st, 4);
+    p->next_gc = col_i64(st, 5);
+    p->total_alloc = col_i64(st, 6);
+    p->gc_percent = col_i64(st, 7);
+    p->limit = col_i64(st, 8);
+    p->cpu = col_dbl(st, 9);
+}
+
+static void cycle_row(ctx *c, sqlite3_stmt *st)
+{
+    c->c = grow(c->c, c->nc, &c->ccap, sizeof *c->c);
+    cycle *g = &c->c[c->nc++];
+    g->num = sqlite3_column_int64(st, 0);
+    g->start = col_i64(st, 1);
+    g->end = col_i64(st, 2);
+    g->pause = col_i64(st, 3);
+    g->before = col_i64(st, 4);
+    g->after = col_i64(st, 5);
+    g->marked = col_i64(st, 6);
+    g->goal = col_i64(st, 7);
+    g->gc_percent = col_i64(st, 8);
+    g->limit = col_i64(st, 9);
+    g->forced = col_i64(st, 10);
+    g->cpu = col_dbl(st, 11);
+    g->assist = col_i64(st, 12);
+    g->background = col_i64(st, 13);
+    g->procs = col_i64(st, 14);
+}
+
+static int load_series(ctx *c)
+{
+    if (read_rows(c, "SELECT time_ns, heap_alloc, heap_sys, heap_released, rss, next_gc, "
+                     "total_alloc, gc_percent, memory_limit, gc_cpu_fraction "
+                     "FROM heap_series ORDER BY time_ns, rowid", heap_row) < 0)
+        return -1;
+    return read_rows(c, "SELECT num, start_ns, end_ns, pause_ns, heap_before, heap_after, "
+                        "heap_marked, heap_goal, gc_percent, memory_limit, forced, "
+                        "gc_cpu_fraction, assist_cpu_ns, background_cpu_ns, procs "
+                        "FROM gc_cycles ORDER BY num", cycle_row);
 }
 
 /* ---- values and units ---- */
