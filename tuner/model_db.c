@@ -86,6 +86,12 @@ int gctt_model_load(const char *path, gctt_model *m, char *err, size_t errlen)
             concurrent += c[i].concurrent > 0;
         double beta = !strcmp(backend, "libgc") && concurrent * 2 < (int)nc ? GCTT_MODEL_LIBGC_HEAP_BETA : 0;
         char why[200];
+        if (nc == 0) {
+            /* a malloc-backend recording (or a program that never collected) */
+            snprintf(err, errlen, "%s: no GC cycles recorded (backend %s): there is no GC to tune", path,
+                     backend[0] ? backend : "unknown");
+            goto out;
+        }
         if (gctt_model_fit(c, nc, h, nh, beta, m, why, sizeof why) != 0)
             snprintf(err, errlen, "%s: %s", path, why);
         else
