@@ -95,7 +95,7 @@ int gctt_model_fit(const gctt_cycle_row *cycles_in, size_t n, const gctt_heap_ro
     gctt_cycle_row *c = malloc(n * sizeof *c);
     double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *pz = malloc(n * sizeof *pz);
     double *gb = malloc(n * sizeof *gb);
-    m->seg = malloc(n * sizeof *m->seg);
+    m->seg = malloc((n + 1) * sizeof *m->seg);   /* a segment per cycle, and the tail */
     if (!c || !x || !y || !pz || !gb || !m->seg) {
         free(c), free(x), free(y), free(pz), free(gb);
         gctt_model_free(m);
@@ -300,10 +300,21 @@ int gctt_model_fit(const gctt_cycle_row *cycles_in, size_t n, const gctt_heap_ro
         if (h->total_alloc > last_total)
             last_total = (double)h->total_alloc;
     }
-    /* allocation after the last cycle, when the series says how much */
-    if (last_total > m->alloc_total && m->nseg) {
-        double tail = last_total - m->alloc_total;
-        (void)tail;   /* the tail never reached a cycle: it does not change the cycle count */
+    (void)last_total;
+    /* the heap after the last cycle (the run can end on its highest heap):
+     * one more segment, up to the highest heap_alloc the series saw there */
+    if (prev_live > 0 && m->nseg) {
+        double tail_peak = 0, last_end = c[n - 1].end_ns > 0 ? (double)c[n - 1].end_ns : INFINITY;
+        for (size_t i = 0; i < nheap; i++)
+            if ((double)heap[i].time_ns > last_end && (double)heap[i].heap_alloc > tail_peak)
+                tail_peak = (double)heap[i].heap_alloc;
+        if (tail_peak > prev_live) {
+            m->seg[m->nseg].alloc = tail_peak - prev_live;
+            m->seg[m->nseg].live = prev_live;
+            m->seg[m->nseg].live_mark = prev_live;
+            m->nseg++;
+            m->alloc_total += tail_peak - prev_live;
+        }
     }
     m->duration_s = (t_end - t_start) / 1e9;
     if (!(m->duration_s > 0))
