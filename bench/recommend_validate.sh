@@ -8,7 +8,12 @@
 #   GC CPU fraction  GC CPU of the cycles (pause x procs + background +
 #                    assist CPU) over wall time x procs
 #   peak heap        the highest heap at a cycle start or in the heap series
-#   cycles/s
+#   cycles           the number of GC cycles
+#   marking CPU      the thread CPU time of marking (gc_cycles.mark_cpu_ns):
+#                    predicted as the GOGC=100 run's times the ratio of the
+#                    model's GC CPU; unlike the GC CPU fraction (pause x
+#                    procs on a stop-the-world collector), not stretched
+#                    when other processes take the CPU
 # with the error of each prediction in percent of the measured value.
 #
 # Workloads (--workload, default demo):
@@ -23,12 +28,13 @@
 # bench/tuner.sh --validate runs this with --workload demo.
 #
 # Usage: bench/recommend_validate.sh [--builddir DIR] [--workload demo|go|both]
-#            [--live MiB] [--seconds S] [--go-live MB] [--go-alloc X]
+#            [--live MiB] [--seconds S] [--go-live MB] [--go-alloc X] [--keep DIR]
+# --keep DIR copies the recordings (demoG.sqlite, goG.sqlite) there.
 # Needs sqlite3 (the JSON is read with its json_extract).  The machine's
 # load changes GC CPU from run to run (2 shared cores): the peak heap is
 # the steadier figure.
 set -u
-builddir=. workload=demo live=48 seconds=15 go_live=64 go_alloc=10
+builddir=. workload=demo live=48 seconds=15 go_live=64 go_alloc=10 keep=""
 while [ $# -gt 0 ]; do
     case $1 in
     --builddir) builddir=$2; shift ;;
@@ -37,7 +43,8 @@ while [ $# -gt 0 ]; do
     --seconds) seconds=$2; shift ;;
     --go-live) go_live=$2; shift ;;
     --go-alloc) go_alloc=$2; shift ;;
-    -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --keep) keep=$2; shift ;;
+    -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/recommend_validate.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -53,7 +60,7 @@ gctune=$b/gctune
 make -C "$b" -s gctune examples/demo >/dev/null 2>&1 || true
 [ -x "$gctune" ] || { echo "bench/recommend_validate.sh: $gctune not built (make gctune)" >&2; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gctune-recvalidate.XXXXXX")
-trap 'chmod -R u+w "$tmp" 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'chmod -R u+w "$tmp" 2>/dev/null; [ -n "$keep" ] && mkdir -p "$keep" && cp "$tmp"/*.sqlite "$keep"/; rm -rf "$tmp"' EXIT
 gogcs="50 100 200 400"
 
 # j FILE PATH: a value of the JSON file
@@ -65,8 +72,13 @@ table() {
     "$gctune" recommend --gogc "${gogcs// /,}" "$tmp/${n}100.sqlite" | sed -n '1,10p'
     "$gctune" recommend --json --gogc "${gogcs// /,}" "$tmp/${n}100.sqlite" >"$tmp/pred.json" || return 1
     echo
-    printf '%-6s %12s %12s %8s %14s %14s %8s %10s %10s\n' GOGC "pred GC CPU" "meas GC CPU" "error" \
-        "pred peak MiB" "meas peak MiB" "error" "pred cyc/s" "meas cyc/s"
+    local base_mark pred_base
+    base_mark=$(sqlite3 -batch -noheader "$tmp/${n}100.sqlite" "SELECT COALESCE(SUM(mark_cpu_ns), 0) FROM gc_cycles")
+    pred_base=$(j "$tmp/pred.json" '$.recorded.predicted.gc_cpu_ns')
+    printf '%-5s | %7s %7s %6s | %7s %7s %6s | %6s %6s | %8s %8s %6s\n' GOGC "GC CPU" "" "" "peak" "heap" "MiB" \
+        cycles "" "marking" "CPU s" ""
+    printf '%-5s | %7s %7s %6s | %7s %7s %6s | %6s %6s | %8s %8s %6s\n' "" pred meas error pred meas error \
+        pred meas pred meas error
     for g in $gogcs; do
         "$gctune" recommend --json "$tmp/$n$g.sqlite" >"$tmp/m$g.json" || { i=$((i + 1)); continue; }
         [ "$(j "$tmp/pred.json" "\$.candidates[$i].gogc")" = "$g" ] || { echo "candidate $i is not GOGC $g" >&2; return 1; }
@@ -74,15 +86,22 @@ table() {
             -v mc="$(j "$tmp/m$g.json" '$.recorded.measured.gc_cpu_fraction')" \
             -v ph="$(j "$tmp/pred.json" "\$.candidates[$i].peak_heap")" \
             -v mh="$(j "$tmp/m$g.json" '$.recorded.measured.peak_heap')" \
-            -v pr="$(j "$tmp/pred.json" "\$.candidates[$i].cycles_per_s")" \
-            -v mr="$(j "$tmp/m$g.json" '$.recorded.measured.cycles_per_s')" 'BEGIN {
+            -v pn="$(j "$tmp/pred.json" "\$.candidates[$i].cycles")" \
+            -v mn="$(j "$tmp/m$g.json" '$.recorded.measured.cycles')" \
+            -v pg="$(j "$tmp/pred.json" "\$.candidates[$i].gc_cpu_ns")" -v pb="$pred_base" -v bm="$base_mark" \
+            -v mm="$(sqlite3 -batch -noheader "$tmp/$n$g.sqlite" "SELECT COALESCE(SUM(mark_cpu_ns), 0) FROM gc_cycles")" '
+            function err(p, m) { return m > 0 ? sprintf("%+.0f%%", 100 * (p - m) / m) : "?" }
+            BEGIN {
             M = 1048576
-            printf "%-6s %11.1f%% %11.1f%% %+7.0f%% %14.1f %14.1f %+7.0f%% %10.2f %10.2f\n",
-                g (g == 100 ? "*" : ""), 100 * pc, 100 * mc, (mc > 0 ? 100 * (pc - mc) / mc : 0),
-                ph / M, mh / M, (mh > 0 ? 100 * (ph - mh) / mh : 0), pr, mr }'
+            pm = pb > 0 ? bm * pg / pb : 0
+            printf "%-5s | %6.1f%% %6.1f%% %6s | %7.1f %7.1f %6s | %6.0f %6d | %8.2f %8.2f %6s\n",
+                g (g == 100 ? "*" : ""), 100 * pc, 100 * mc, err(pc, mc), ph / M, mh / M, err(ph, mh),
+                pn, mn, pm / 1e9, mm / 1e9, err(pm, mm) }'
         i=$((i + 1))
     done
-    echo "(* the recording the model is fitted to)"
+    echo "(* the recording the model is fitted to; marking CPU: the recorded thread CPU time of marking,"
+    echo " predicted as the GOGC=100 run's times the model's GC CPU ratio: not stretched by the machine's load)"
+    echo "load average: $(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null)"
     echo "recommend (default goal, GC CPU <= 5%): $(j "$tmp/pred.json" '$.recommendation.why')"
 }
 

@@ -204,6 +204,8 @@ static void json_prediction(json_w *w, const gctt_prediction *p)
 {
     json_double(w, "gc_cpu_fraction", p->gc_cpu_fraction);
     json_double(w, "cycles_per_s", p->cycles_per_s);
+    json_double(w, "cycles", p->cycles);
+    json_double(w, "gc_cpu_ns", p->gc_cpu_ns);
     json_double(w, "peak_heap", p->peak_heap);
     json_num_or_null(w, "peak_rss", p->peak_rss);
     json_double(w, "pause_p99_ns", p->pause_p99_ns);
@@ -371,6 +373,8 @@ int cmd_recommend(int argc, char **argv)
         json_begin_object(&w, "measured");
         json_double(&w, "gc_cpu_fraction", m.gc_cpu_fraction);
         json_double(&w, "cycles_per_s", m.cycles_per_s);
+        json_int(&w, "cycles", m.ncycles);
+        json_double(&w, "gc_cpu_ns", m.gc_cpu_ns);
         json_double(&w, "peak_heap", m.peak_heap);
         json_num_or_null(&w, "peak_rss", m.peak_rss);
         json_num_or_null(&w, "pause_p99_ns", m.pause_p99_ns);

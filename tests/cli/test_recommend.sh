@@ -73,6 +73,8 @@ check_json() {
                model.pause_ns_per_byte model.trigger model.frag \
                recorded.gogc recorded.memory_limit recorded.measured.gc_cpu_fraction \
                recorded.measured.cycles_per_s recorded.measured.peak_heap recorded.measured.peak_rss \
+               recorded.measured.cycles recorded.measured.gc_cpu_ns recorded.predicted.cycles \
+               recorded.predicted.gc_cpu_ns 'candidates[0].cycles' 'candidates[0].gc_cpu_ns' \
                recorded.measured.pause_p99_ns recorded.predicted.gc_cpu_fraction \
                recorded.predicted.cycles_per_s recorded.predicted.peak_heap recorded.predicted.peak_rss \
                recorded.predicted.pause_p99_ns \
