@@ -441,6 +441,57 @@ static void test_recommend_among(void **state)
     gctt_model_free(&m);
 }
 
+/* A Go run recorded by `gctune record`: gc_percent and memory_limit NULL
+ * in gc_cycles, the environment's GOGC / GOMEMLIMIT in meta. */
+static void test_load_meta_gogc(void **state)
+{
+    (void)state;
+    size_t nh, n = generate(&G0, 200, 10, live_flat, C, 20000, H, &nh);
+    char path[] = "/tmp/gctune-model-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    char err[512];
+    gcts_db *db = gcts_create(path, err, sizeof err);
+    assert_non_null(db);
+    assert_int_equal(gcts_set_meta(db, "backend", "go"), 0);
+    assert_int_equal(gcts_set_meta(db, "gogc", "200"), 0);
+    assert_int_equal(gcts_set_meta(db, "gomemlimit", "512MiB"), 0);
+    assert_int_equal(gcts_begin(db), 0);
+    for (size_t i = 0; i < n; i++) {
+        gcts_gc_cycle c;
+        gcts_gc_cycle_init(&c);   /* gc_percent, memory_limit: NULL */
+        c.num = C[i].num;
+        c.start_ns = C[i].start_ns;
+        c.end_ns = C[i].end_ns;
+        c.pause_ns = C[i].pause_ns;
+        c.heap_before = C[i].heap_before;
+        c.heap_marked = C[i].heap_marked;
+        c.procs = C[i].procs;
+        c.concurrent = 1;
+        assert_int_equal(gcts_add_gc_cycle(db, &c), 0);
+    }
+    assert_int_equal(gcts_commit(db), 0);
+    gcts_close(db);
+    gctt_model m;
+    assert_int_equal(gctt_model_load(path, &m, err, sizeof err), 0);
+    assert_int_equal(m.gogc, 200);
+    assert_int_equal(m.memory_limit, (int64_t)(512 * MiB));
+    /* the self-check holds at the recorded setting, not at the default 100 */
+    double cpu, peak;
+    measured(C, n, 2, &cpu, &peak);
+    gctt_prediction p;
+    gctt_model_predict(&m, m.gogc, m.memory_limit, &p);
+    assert_true(fabs(p.peak_heap - peak) < 0.03 * peak);
+    gctt_model_free(&m);
+    unlink(path);
+    char side[64];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
 /* A database without GC cycles (the malloc backend): no GC to tune. */
 static void test_load_no_gc(void **state)
 {
@@ -480,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_tail_segment),
         cmocka_unit_test(test_recommend_among),
         cmocka_unit_test(test_load_no_gc),
+        cmocka_unit_test(test_load_meta_gogc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
