@@ -304,6 +304,12 @@ for log in go119.log libgc_concurrent.log; do
     eq "$log: text exit" $? 0
     contains "$log: text" "$tmp/$log.txt" '\(go backend\)'
 done
+# `gctune record --backend go` keeps GOGC / GOMEMLIMIT in meta (gctrace has neither)
+cp "$tmp/go119.log.sqlite" "$tmp/gometa.sqlite"
+sql "$tmp/gometa.sqlite" "INSERT OR REPLACE INTO meta VALUES ('gogc', '200'), ('gomemlimit', '64MiB')"
+"$G" recommend --json "$tmp/gometa.sqlite" >"$tmp/gometa.json"
+eq "Go run: recorded.gogc from meta.gogc" "$(jget "$tmp/gometa.json" '$.recorded.gogc')" 200
+eq "Go run: recorded.memory_limit from meta.gomemlimit" "$(jget "$tmp/gometa.json" '$.recorded.memory_limit')" 67108864
 rel_close "go119.log: self-check GC CPU" "$(jnum "$tmp/go119.log.json" '$.recorded.measured.gc_cpu_fraction')" \
     "$(jnum "$tmp/go119.log.json" '$.recorded.predicted.gc_cpu_fraction')" 0.25
 
