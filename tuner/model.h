@@ -26,6 +26,7 @@
  *     cycles: bytes allocated and the live heap), so its phases (live-set
  *     steps, allocation spikes) are kept: the candidate's cycles are the
  *     allocation divided by the runway G - live, carried across segments;
+ *     the heap after the last cycle (heap_series) is one more segment;
  *   - wall time changes by the GC CPU difference / procs (the program
  *     stops during STW pauses); GC CPU fraction = GC CPU / (wall x procs);
  *   - peak heap = the highest goal reached; peak RSS = the recorded peak
@@ -155,8 +156,10 @@ const int *gctt_model_gogc_grid(size_t *n);
 
 /* Reads gc_cycles and heap_series of a run database and fits (heap_beta:
  * GCTT_MODEL_LIBGC_HEAP_BETA for stop-the-world libgc runs, meta backend
- * "libgc", else 0).  Returns 0
- * or -1 with one line in err naming the file and the problem. */
+ * "libgc", else 0).  A NULL gc_percent / memory_limit (Go gctrace) is
+ * meta.gogc / meta.gomemlimit (the environment `gctune record` saw), else
+ * 100 / none.  Returns 0 or -1 with one line in err naming the file and the
+ * problem (no GC cycles at all: "there is no GC to tune"). */
 int gctt_model_load(const char *path, gctt_model *m, char *err, size_t errlen);
 
 void gctt_model_free(gctt_model *m);
