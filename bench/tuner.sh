@@ -21,11 +21,11 @@
 # changes hit them alike) and the median run (by total throughput) is
 # shown.  --max-pause 0 runs the tuner without a pause goal.
 #
-# --validate instead records the demo at GOGC 50/100/200/400
-# (GCTUNE_PROFILE), each doing the same work (demo --units: the units a
-# GOGC=100 run does in --seconds), fits the offline model (tuner/model.h, through
-# tuner/model_check) to the GOGC=100 recording and prints predicted against
-# measured GC CPU and peak heap for each.
+# --validate instead runs bench/recommend_validate.sh --workload demo: records
+# the demo at GOGC 50/100/200/400 (GCTUNE_PROFILE), each doing the same work
+# (demo --units: the units a GOGC=100 run does in --seconds), and prints the
+# predictions of `gctune recommend --json` on the GOGC=100 recording against
+# the measured GC CPU, peak heap and cycles/s of each.
 #
 # Usage: bench/tuner.sh [--builddir DIR] [--live MiB] [--seconds S]
 #                       [--max-pause DUR] [--max-gc-cpu PCT] [--reps N] [--validate]
@@ -50,7 +50,7 @@ done
 [[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "bench/tuner.sh: --reps: not a positive integer" >&2; exit 2; }
 b=$(cd "$builddir" && pwd)
 demo=$b/examples/demo
-make -C "$b" -s examples/demo tuner/model_check >/dev/null 2>&1 || true
+make -C "$b" -s examples/demo gctune >/dev/null 2>&1 || true
 [ -x "$demo" ] || { echo "bench/tuner.sh: $demo not built (make examples/demo)" >&2; exit 1; }
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/gctune-tunerbench.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
@@ -60,33 +60,8 @@ budget=$((3 * live))
 field() { sed -n "s/.* $2=\([^ ]*\).*/\1/p" <<<"$1" | head -1; }
 
 if [ $validate = 1 ]; then
-    mc=$b/tuner/model_check
-    [ -x "$mc" ] || { echo "bench/tuner.sh: $mc not built (make tuner/model_check)" >&2; exit 1; }
-    command -v sqlite3 >/dev/null || { echo "bench/tuner.sh: --validate needs the sqlite3 command" >&2; exit 1; }
-    # the same work for every setting: the units a GOGC=100 run does in --seconds
-    units=$(field "$(GOGC=100 "$demo" --live "$live" --seconds "$seconds" --quiet | grep 'phase=total')" units)
-    [[ $units =~ ^[0-9]+$ ]] || { echo "bench/tuner.sh: calibration run failed" >&2; exit 1; }
-    for g in 50 100 200 400; do
-        GCTUNE_PROFILE=$tmp/g$g.sqlite GCTUNE_SAMPLE_RATE=0 GOGC=$g "$demo" --live "$live" --units "$units" \
-            >"$tmp/g$g.out" 2>&1 || echo "run GOGC=$g failed" >&2
-    done
-    "$mc" "$tmp/g100.sqlite" 50 100 200 400 >"$tmp/pred" || exit 1
-    echo "== offline model fitted to the GOGC=100 recording (live $live MiB, $units work units, the same work at each GOGC)"
-    grep '^fit' "$tmp/pred" | tr ' ' '\n' | sed -n '2,$p' | paste -sd' ' | fold -w 120
-    printf '%-6s %12s %12s %8s %14s %14s %8s %10s %10s\n' GOGC "pred GC CPU" "meas GC CPU" "error" \
-        "pred peak MiB" "meas peak MiB" "error" "pred cyc/s" "meas cyc/s"
-    for g in 50 100 200 400; do
-        p=$(grep "^predict gogc=$g " "$tmp/pred")
-        m=$("$mc" "$tmp/g$g.sqlite" | grep '^fit')
-        pc=$(field "$p" gc_cpu); mcpu=$(field "$m" gc_cpu)
-        ph=$(field "$p" peak_heap_mib); mh=$(field "$m" peak_heap_mib)
-        pr=$(field "$p" cycles_per_s); mr=$(field "$m" cycles_per_s)
-        awk -v g="$g" -v pc="$pc" -v mc="$mcpu" -v ph="$ph" -v mh="$mh" -v pr="$pr" -v mr="$mr" 'BEGIN {
-            printf "%-6s %11.1f%% %11.1f%% %+7.0f%% %14.1f %14.1f %+7.0f%% %10.2f %10.2f\n",
-                g, 100 * pc, 100 * mc, (mc > 0 ? 100 * (pc - mc) / mc : 0), ph, mh, (mh > 0 ? 100 * (ph - mh) / mh : 0), pr, mr }'
-    done
-    grep '^recommend' "$tmp/pred"
-    exit 0
+    # the offline model through `gctune recommend --json` (bench/recommend_validate.sh)
+    exec "$(dirname "$0")/recommend_validate.sh" --builddir "$b" --workload demo --live "$live" --seconds "$seconds"
 fi
 
 # Configurations: NAME|ENV..., run in rounds (every configuration once per

@@ -154,6 +154,45 @@ static const char report_usage[] =
     "stderr), 1 unreadable or invalid database, a write error or a gnuplot\n"
     "failure (naming the chart's script), 2 usage error.\n";
 
+int cmd_recommend(int argc, char **argv);
+
+static const char recommend_usage[] =
+    "usage: gctune recommend [--max-pause D] [--max-gc-cpu P] [--memory B]\n"
+    "                        [--gogc LIST] [--limits LIST] [--json] run.sqlite\n"
+    "\n"
+    "Fits a model of the collector to a recorded run (live heap, allocation rate,\n"
+    "GC cost per live and per garbage byte, fixed cost per cycle, pause against\n"
+    "the live heap, pacing) and predicts, for candidate GOGC and memory-limit\n"
+    "settings, the GC CPU fraction, cycles per second, peak heap, peak RSS and\n"
+    "p99 pause.  It recommends the cheapest setting that meets the goals: the\n"
+    "smallest peak memory among those meeting the GC CPU and memory goals (if\n"
+    "none does, the least GC CPU within the memory goal, else the least memory).\n"
+    "Prints the model, a self-check (the recorded setting measured against\n"
+    "predicted), the candidates, the recommendation and its GOGC/GOMEMLIMIT line.\n"
+    "Works on libgc recordings and Go runs (gctune record --backend go, gctune\n"
+    "import gctrace).  The model's pause follows the live heap, not GOGC: a pause\n"
+    "goal the recording misses is reported as not achievable.\n"
+    "\n"
+    "options:\n"
+    "  --max-pause D    p99 stop-the-world pause goal (5ms, 500us, 0.2s; a bare\n"
+    "                   number is ms; 0 = none, the default)\n"
+    "  --max-gc-cpu P   GC CPU fraction goal in percent (5 or 5%%; default 5)\n"
+    "  --memory B       peak RSS goal (512MiB, 1G, bytes); adds the memory limit\n"
+    "                   that keeps RSS within it to the candidates\n"
+    "  --gogc LIST      GOGC candidates, comma-separated, 1..100000 or off\n"
+    "                   (default 25,50,75,100,150,200,300,400,600,800,1000,off)\n"
+    "  --limits LIST    memory-limit candidates (256MiB,1GiB; at least 4MiB,\n"
+    "                   rounded down to MiB), each tried with every GOGC\n"
+    "  --json           print one JSON object (keys: see docs/cli.md)\n"
+    "  -h, --help       this help\n"
+    "\n"
+    "Without a limit candidate (--limits, --memory or a limit in the recording),\n"
+    "GOGC=off is not a candidate.\n"
+    "\n"
+    "exit status: 0 success, 1 unreadable database or a run the model cannot fit\n"
+    "(fewer than 3 GC cycles, no GC at all: a malloc-backend recording), 2 usage\n"
+    "error (bad option value).\n";
+
 const cli_command cli_commands[] = {
     { "record", "run a program with the heap profiler on: a run database",
       record_usage, cmd_record },
@@ -163,6 +202,8 @@ const cli_command cli_commands[] = {
     { "import", "read Go gctrace output into a run database", import_usage, cmd_import },
     { "diff", "compare two runs: GC summary and per-site changes", diff_usage, cmd_diff },
     { "report", "charts (gnuplot) and an HTML page of a run", report_usage, cmd_report },
+    { "recommend", "fit a GC model to a run, predict GOGC/limit settings, pick one",
+      recommend_usage, cmd_recommend },
     { NULL, NULL, NULL, NULL },
 };
 

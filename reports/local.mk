@@ -12,6 +12,10 @@
 #                                fixtures, bad input, exit codes, go tool pprof
 #   tests/cli/test_import_go.sh  builds a Go program, runs it with
 #                                GODEBUG=gctrace=1, imports and analyzes it
+#   tests/cli/test_recommend.sh  gctune recommend on the fixtures, a fresh
+#                                demo recording, a malloc-backend run and a
+#                                Go gctrace import: output, --json, errors,
+#                                goals moving the answer the right way
 #   tests/cli/test_report.sh     gctune report on the fixtures: every chart
 #                                rendered and checked (tests/cli/check_image),
 #                                index.html, skipped charts, no gnuplot
@@ -43,7 +47,8 @@ libgctune_cli_la_SOURCES = \
 	reports/report.h \
 	reports/report.c \
 	reports/report_charts.c \
-	reports/report_html.c
+	reports/report_html.c \
+	reports/recommend.c
 nodist_libgctune_cli_la_SOURCES = reports/gnuplot/templates.c
 libgctune_cli_la_CPPFLAGS = $(REPORTS_CPPFLAGS)
 
@@ -66,7 +71,7 @@ reports/gnuplot/templates.c: $(REPORT_TEMPLATES:%=$(srcdir)/%) $(srcdir)/reports
 CLEANFILES += reports/gnuplot/templates.c
 EXTRA_DIST += $(REPORT_TEMPLATES) reports/gnuplot/embed.sh docs/report.md docs/gallery
 
-GCTUNE_CLI_LIBS = libgctune_cli.la libgctune_pprof.la libgctune_store.la \
+GCTUNE_CLI_LIBS = libgctune_cli.la libgctune_model.la libgctune_pprof.la libgctune_store.la \
 	$(SQLITE3_LIBS) $(ZLIB_LIBS) -lm
 
 # Installed programs: Makefile.am declares bin_PROGRAMS empty.
@@ -97,13 +102,14 @@ nodist_tests_fuzz_fuzz_dbreader_SOURCES = $(nodist_libgctune_cli_la_SOURCES)
 tests_fuzz_fuzz_dbreader_CPPFLAGS = $(REPORTS_CPPFLAGS)
 tests_fuzz_fuzz_dbreader_CFLAGS = $(AM_CFLAGS) $(DBFUZZ_SAN_FLAGS)
 tests_fuzz_fuzz_dbreader_LDFLAGS = $(DBFUZZ_SAN_FLAGS)
-tests_fuzz_fuzz_dbreader_LDADD = libgctune_pprof.la libgctune_store.la $(SQLITE3_LIBS) $(ZLIB_LIBS) -lm
+tests_fuzz_fuzz_dbreader_LDADD = libgctune_model.la libgctune_pprof.la libgctune_store.la $(SQLITE3_LIBS) $(ZLIB_LIBS) -lm
 CLEANFILES += fuzz-fail-*.sqlite
 
 CLI_TESTS = \
 	tests/cli/test_cli.sh \
 	tests/cli/test_report.sh \
 	tests/cli/test_import_go.sh \
+	tests/cli/test_recommend.sh \
 	tests/cli/test_fuzz_dbreader.sh \
 	tests/backends/test_record.sh
 TESTS += $(CLI_TESTS)

@@ -15,7 +15,12 @@
 #   tests/unit/test_tuner_model  model fit/predict/recommend, and a run database
 #   examples/demo                the phased demo workload (README, bench/tuner.sh)
 #   tuner/model_check            EXTRA_PROGRAMS: prints the model's fit and
-#                                predictions for a run database (bench/tuner.sh --validate)
+#                                predictions for a run database, key=value
+#                                (a debugging aid; `gctune recommend` is the
+#                                user's command)
+# Validation (not in make check): bench/recommend_validate.sh (and
+# bench/tuner.sh --validate) compares `gctune recommend --json` predictions
+# with recordings at GOGC 50/100/200/400.
 
 TUNER_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/tuner
 
@@ -69,4 +74,4 @@ tuner_model_check_CPPFLAGS = $(TUNER_CPPFLAGS) -I$(top_srcdir)/store $(SQLITE3_C
 tuner_model_check_LDADD = libgctune_model.la libgctune_store.la $(SQLITE3_LIBS) -lm
 CLEANFILES += tuner/model_check$(EXEEXT)
 
-EXTRA_DIST += bench/tuner.sh docs/tuner.md
+EXTRA_DIST += bench/tuner.sh bench/recommend_validate.sh docs/tuner.md

@@ -75,6 +75,8 @@ static void fit_line(const double *x, const double *y, size_t n, double *a, doub
     }
 }
 
+static double goal_for(int gogc, int64_t limit, double live, double frag, int *limited);
+
 void gctt_model_free(gctt_model *m)
 {
     free(m->seg);
@@ -93,7 +95,7 @@ int gctt_model_fit(const gctt_cycle_row *cycles_in, size_t n, const gctt_heap_ro
     gctt_cycle_row *c = malloc(n * sizeof *c);
     double *x = malloc(n * sizeof *x), *y = malloc(n * sizeof *y), *pz = malloc(n * sizeof *pz);
     double *gb = malloc(n * sizeof *gb);
-    m->seg = malloc(n * sizeof *m->seg);
+    m->seg = malloc((n + 1) * sizeof *m->seg);   /* a segment per cycle, and the tail */
     if (!c || !x || !y || !pz || !gb || !m->seg) {
         free(c), free(x), free(y), free(pz), free(gb);
         gctt_model_free(m);
@@ -298,10 +300,21 @@ int gctt_model_fit(const gctt_cycle_row *cycles_in, size_t n, const gctt_heap_ro
         if (h->total_alloc > last_total)
             last_total = (double)h->total_alloc;
     }
-    /* allocation after the last cycle, when the series says how much */
-    if (last_total > m->alloc_total && m->nseg) {
-        double tail = last_total - m->alloc_total;
-        (void)tail;   /* the tail never reached a cycle: it does not change the cycle count */
+    (void)last_total;
+    /* the heap after the last cycle (the run can end on its highest heap):
+     * one more segment, up to the highest heap_alloc the series saw there */
+    if (prev_live > 0 && m->nseg) {
+        double tail_peak = 0, last_end = c[n - 1].end_ns > 0 ? (double)c[n - 1].end_ns : INFINITY;
+        for (size_t i = 0; i < nheap; i++)
+            if ((double)heap[i].time_ns > last_end && (double)heap[i].heap_alloc > tail_peak)
+                tail_peak = (double)heap[i].heap_alloc;
+        if (tail_peak > prev_live) {
+            m->seg[m->nseg].alloc = tail_peak - prev_live;
+            m->seg[m->nseg].live = prev_live;
+            m->seg[m->nseg].live_mark = prev_live;
+            m->nseg++;
+            m->alloc_total += tail_peak - prev_live;
+        }
     }
     m->duration_s = (t_end - t_start) / 1e9;
     if (!(m->duration_s > 0))
@@ -313,6 +326,31 @@ int gctt_model_fit(const gctt_cycle_row *cycles_in, size_t n, const gctt_heap_ro
     if (m->frag > 2.0)
         m->frag = 2.0;
     m->gc_cpu_fraction = m->gc_cpu_ns / (m->duration_s * 1e9 * m->procs);
+    /* trigger: the runway each paced cycle used over the runway of the goal
+     * the model computes for its setting (median; a collector that starts
+     * marking early, Go's, uses a part of it) */
+    m->trigger = 1.0;
+    {
+        size_t nr = 0;
+        double pl = -1;
+        for (size_t i = 0; i < n; i++) {
+            if (pl > 0 && !c[i].forced && c[i].heap_before > 0) {
+                int lim = 0;
+                int gp = c[i].gc_percent >= 0 ? (int)c[i].gc_percent : -1;
+                double g = goal_for(gp, c[i].memory_limit > 0 && c[i].memory_limit < INT64_MAX ? c[i].memory_limit : -1,
+                                    pl, m->frag, &lim);
+                if (isfinite(g) && g > pl)
+                    pz[nr++] = ((double)c[i].heap_before - pl) / (g - pl);
+            }
+            if (c[i].heap_marked > 0)
+                pl = (double)c[i].heap_marked;
+        }
+        if (nr >= 3) {
+            qsort(pz, nr, sizeof *pz, cmp_d);
+            double med = nr % 2 ? pz[nr / 2] : 0.5 * (pz[nr / 2 - 1] + pz[nr / 2]);
+            m->trigger = med < 0.2 ? 0.2 : med > 1.2 ? 1.2 : med;
+        }
+    }
     m->cycles_per_s = n / m->duration_s;
     free(c), free(x), free(y), free(pz), free(gb);
     if (!m->nseg) {
@@ -351,7 +389,7 @@ void gctt_model_predict(const gctt_model *m, int gogc, int64_t limit, gctt_predi
     for (size_t i = 0; i < m->nseg; i++) {
         double L = m->seg[i].live;
         double G = goal_for(gogc, out->memory_limit, L, m->frag, &limited);
-        double runway = G - L;
+        double runway = (G - L) * (m->trigger > 0 ? m->trigger : 1.0);
         carry += m->seg[i].alloc;
         if (m->seg[i].live_mark > live_max)
             live_max = m->seg[i].live_mark;
@@ -377,39 +415,64 @@ void gctt_model_predict(const gctt_model *m, int gogc, int64_t limit, gctt_predi
     out->peak_rss = m->peak_rss >= 0 ? m->peak_rss + (peak - m->peak_heap) * m->frag : -1;
     if (out->peak_rss >= 0 && out->peak_rss < peak)
         out->peak_rss = peak;
-    out->pause_p99_ns = m->pause_fixed_ns + m->pause_ns_per_byte * live_max;
+    /* the pause follows the live heap, which the setting does not change:
+     * the recorded p99 (the fitted line at the largest live heap when the
+     * recording has no pauses) */
+    out->pause_p99_ns = m->pause_p99_ns >= 0 ? m->pause_p99_ns : m->pause_fixed_ns + m->pause_ns_per_byte * live_max;
     out->limit_bound = limited;
+}
+
+static const int grid[] = { 25, 50, 75, 100, 150, 200, 300, 400, 600, 800, 1000, -1 };
+
+const int *gctt_model_gogc_grid(size_t *n)
+{
+    *n = sizeof grid / sizeof grid[0];
+    return grid;
+}
+
+int64_t gctt_model_limit_for(const gctt_model *m, int64_t memory)
+{
+    if (memory <= 0)
+        return -1;
+    /* the limit covers the collector's memory: the memory goal less what RSS holds besides */
+    double other = m->peak_rss >= 0 ? m->peak_rss - m->peak_heap * m->frag : 0;
+    if (other < 0)
+        other = 0;
+    double lim = (double)memory - other;
+    return lim > 4 * MiB ? (int64_t)lim : -1;
+}
+
+void gctt_model_judge(const gctt_goals *g, const gctt_prediction *p, int *cpu, int *memory, int *pause)
+{
+    double max_cpu = g->max_gc_cpu > 0 ? g->max_gc_cpu : 0.05;
+    double mem = p->peak_rss >= 0 ? p->peak_rss : p->peak_heap;
+    *cpu = p->gc_cpu_fraction <= max_cpu;
+    *memory = !g->memory || mem <= (double)g->memory;
+    *pause = !g->max_pause_ns || p->pause_p99_ns <= (double)g->max_pause_ns;
 }
 
 void gctt_model_recommend(const gctt_model *m, const gctt_goals *goals, gctt_recommendation *out)
 {
-    static const int gogcs[] = { 25, 50, 75, 100, 150, 200, 300, 400, 600, 800, 1000, -1 };
+    int64_t limits[2] = { -1, gctt_model_limit_for(m, goals->memory) };
+    gctt_model_recommend_among(m, goals, grid, sizeof grid / sizeof grid[0], limits, limits[1] > 0 ? 2 : 1, out);
+}
+
+void gctt_model_recommend_among(const gctt_model *m, const gctt_goals *goals, const int *gogcs, size_t ngogc,
+                                const int64_t *limits, size_t nlim, gctt_recommendation *out)
+{
     memset(out, 0, sizeof *out);
     double max_cpu = goals->max_gc_cpu > 0 ? goals->max_gc_cpu : 0.05;
-    int64_t limits[2] = { -1, -1 };
-    int nlim = 1;
-    if (goals->memory > 0) {
-        /* the limit covers the collector's memory: the memory goal less what RSS holds besides */
-        double other = m->peak_rss >= 0 ? m->peak_rss - m->peak_heap * m->frag : 0;
-        if (other < 0)
-            other = 0;
-        double lim = (double)goals->memory - other;
-        if (lim > 4 * MiB) {
-            limits[1] = (int64_t)lim;
-            nlim = 2;
-        }
-    }
     int have = 0, best_class = 99;
-    for (size_t i = 0; i < sizeof gogcs / sizeof gogcs[0]; i++) {
-        for (int j = 0; j < nlim; j++) {
-            if (gogcs[i] < 0 && limits[j] < 0)
+    for (size_t i = 0; i < ngogc; i++) {
+        for (size_t j = 0; j < nlim; j++) {
+            if (gogcs[i] < 0 && limits[j] <= 0)
                 continue;   /* off without a limit: no collection */
             gctt_prediction p;
             gctt_model_predict(m, gogcs[i], limits[j], &p);
             out->ncandidates++;
             double mem = p.peak_rss >= 0 ? p.peak_rss : p.peak_heap;
-            int ok_cpu = p.gc_cpu_fraction <= max_cpu;
-            int ok_mem = !goals->memory || mem <= (double)goals->memory;
+            int ok_cpu, ok_mem, ok_pause;
+            gctt_model_judge(goals, &p, &ok_cpu, &ok_mem, &ok_pause);
             /* class 0: both; 1: memory only (then least CPU); 2: neither (then least memory) */
             int cls = ok_cpu && ok_mem ? 0 : ok_mem ? 1 : 2;
             int better = 0;
@@ -432,6 +495,10 @@ void gctt_model_recommend(const gctt_model *m, const gctt_goals *goals, gctt_rec
                 out->meets_memory = ok_mem;
             }
         }
+    }
+    if (!have) {
+        snprintf(out->why, sizeof out->why, "no candidate setting (GOGC=off needs a limit)");
+        return;
     }
     out->meets_pause = !goals->max_pause_ns || out->best.pause_p99_ns <= (double)goals->max_pause_ns;
     char gs[16], ls[32];

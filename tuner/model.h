@@ -19,10 +19,14 @@
  *   - STW pause          p = pause_fixed_ns + pause_ns_per_byte x live;
  *   - heap goal          G = max(live x (1 + GOGC/100), 4 MiB x GOGC/100),
  *     and under a limit  G <= limit x 0.97 / frag, G >= 1.05 x live;
+ *   - a concurrent collector starts a cycle before the heap reaches the
+ *     goal: the runway used is trigger x (G - live), trigger fitted from
+ *     the recorded heap_before / heap_goal (1 when unknown);
  *   - the recorded run is replayed segment by segment (between two recorded
  *     cycles: bytes allocated and the live heap), so its phases (live-set
  *     steps, allocation spikes) are kept: the candidate's cycles are the
  *     allocation divided by the runway G - live, carried across segments;
+ *     the heap after the last cycle (heap_series) is one more segment;
  *   - wall time changes by the GC CPU difference / procs (the program
  *     stops during STW pauses); GC CPU fraction = GC CPU / (wall x procs);
  *   - peak heap = the highest goal reached; peak RSS = the recorded peak
@@ -78,6 +82,10 @@ typedef struct gctt_model {
     int gogc;                     /* GOGC of the recording (most cycles); -1 = off */
     int64_t memory_limit;         /* of the recording; -1 = none */
     int ncycles;
+    double trigger;               /* runway used per paced cycle over the goal's runway,
+                                   * (heap_before - live) / (heap_goal - live), median;
+                                   * 1 when the goal is the trigger (libgc) or unknown;
+                                   * < 1 for a pacer that starts early (Go) */
     /* measured, for comparison with predict(gogc, memory_limit) */
     double gc_cpu_ns, gc_cpu_fraction, cycles_per_s, peak_heap, peak_rss;   /* peak_rss -1: unknown */
     double pause_p99_ns;
@@ -125,10 +133,33 @@ void gctt_model_predict(const gctt_model *m, int gogc, int64_t memory_limit, gct
  * and, with a memory goal, with a limit derived from it. */
 void gctt_model_recommend(const gctt_model *m, const gctt_goals *g, gctt_recommendation *out);
 
+/* The same choice among given candidates: every GOGC of gogcs (-1 = off)
+ * with every limit of limits (-1 = none); off without a limit is skipped.
+ * gctt_model_recommend is this with its grid and the limits {none,
+ * gctt_model_limit_for(m, goals->memory) when > 0}. */
+void gctt_model_recommend_among(const gctt_model *m, const gctt_goals *g, const int *gogcs, size_t ngogc,
+                                const int64_t *limits, size_t nlimits, gctt_recommendation *out);
+
+/* Whether prediction p meets each goal (1/0; a goal not set is met):
+ * GC CPU <= max_gc_cpu (0 = 0.05), peak RSS (peak heap when RSS is
+ * unknown) <= memory, p99 pause <= max_pause_ns. */
+void gctt_model_judge(const gctt_goals *g, const gctt_prediction *p, int *cpu, int *memory, int *pause);
+
+/* The memory limit for a memory goal of `memory` bytes of RSS: the goal
+ * less what RSS held besides the collector's memory in the recording.
+ * -1 when memory <= 0 or the result is below 4 MiB. */
+int64_t gctt_model_limit_for(const gctt_model *m, int64_t memory);
+
+/* The GOGC grid of gctt_model_recommend: 25, 50, 75, 100, 150, 200, 300,
+ * 400, 600, 800, 1000, -1 (off); its length in *n. */
+const int *gctt_model_gogc_grid(size_t *n);
+
 /* Reads gc_cycles and heap_series of a run database and fits (heap_beta:
  * GCTT_MODEL_LIBGC_HEAP_BETA for stop-the-world libgc runs, meta backend
- * "libgc", else 0).  Returns 0
- * or -1 with one line in err naming the file and the problem. */
+ * "libgc", else 0).  A NULL gc_percent / memory_limit (Go gctrace) is
+ * meta.gogc / meta.gomemlimit (the environment `gctune record` saw), else
+ * 100 / none.  Returns 0 or -1 with one line in err naming the file and the
+ * problem (no GC cycles at all: "there is no GC to tune"). */
 int gctt_model_load(const char *path, gctt_model *m, char *err, size_t errlen);
 
 void gctt_model_free(gctt_model *m);

@@ -1,6 +1,7 @@
 /* tuner/model_check.c - prints the offline model (tuner/model.h) fitted to
- * a run database and its predictions: what bench/tuner.sh --validate uses
- * to compare predicted with measured runs.  Not installed.
+ * a run database and its predictions, key=value: a debugging aid for the
+ * model (`gctune recommend` is the command; bench/recommend_validate.sh
+ * compares its --json predictions with recordings).  Not installed.
  *
  *   model_check RUN.sqlite [GOGC[:LIMIT_BYTES] ...]
  *

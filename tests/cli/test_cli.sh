@@ -165,7 +165,7 @@ contains "diff: text" "$tmp/diff.txt" '^Sites by change in allocated bytes'
 echo "== help"
 "$G" --help >"$tmp/help.txt"
 eq "gctune --help exit" $? 0
-for cmd in analyze export import diff record report; do
+for cmd in analyze export import diff record report recommend; do
     contains "gctune --help lists $cmd" "$tmp/help.txt" "^  $cmd "
     "$G" "$cmd" --help >"$tmp/h.txt"
     eq "gctune $cmd --help exit" $? 0

@@ -31,6 +31,7 @@ struct gen {
     double other;           /* RSS beyond the heap */
     double b;               /* ns per byte of garbage at the cycle's start */
     int g2;                 /* GOGC from half the run on (0 = unchanged) */
+    double trig;            /* a cycle starts at this fraction of the runway (0 = 1: at the goal) */
 };
 
 /* A recording of `secs` seconds at GOGC g; live(t) gives the live heap. */
@@ -47,7 +48,8 @@ static size_t generate(const struct gen *G, int g, double secs, double (*live)(d
         double goal = marked * (1 + g / 100.0);
         if (goal < 4 * MiB * g / 100.0)
             goal = 4 * MiB * g / 100.0;
-        double dt = (goal - heap) / G->rate * 1e9;
+        double start = G->trig > 0 ? marked + G->trig * (goal - marked) : goal;
+        double dt = (start - heap) / G->rate * 1e9;
         /* heap series every 100 ms of program time */
         while (last_series + 1e8 <= t + dt && *nh < 100000) {
             last_series += 1e8;
@@ -58,11 +60,11 @@ static size_t generate(const struct gen *G, int g, double secs, double (*live)(d
             (*nh)++;
         }
         t += dt;
-        total += goal - heap;
+        total += start - heap;
         double L = live(t / 1e9);
-        double cpu = G->F + G->m * L + G->b * (goal - marked);
+        double cpu = G->F + G->m * L + G->b * (start - marked);
         double pause = cpu / G->procs;
-        c[n] = (gctt_cycle_row){ (int64_t)(n + 1), (int64_t)t, (int64_t)(t + pause), (int64_t)pause, (int64_t)goal,
+        c[n] = (gctt_cycle_row){ (int64_t)(n + 1), (int64_t)t, (int64_t)(t + pause), (int64_t)pause, (int64_t)start,
                                  (int64_t)L, (int64_t)(L * (1 + g / 100.0)), g, -1, (int64_t)cpu, 0, 0,
                                  G->procs, 0, 0 };
         n++;
@@ -328,6 +330,194 @@ static void test_load_db(void **state)
     assert_non_null(strstr(err, "/nonexistent/run.sqlite"));
 }
 
+/* A pacer that starts a cycle at 70% of the runway (as Go's does): the
+ * trigger is fitted, and predictions at other GOGC values follow it. */
+static void test_trigger(void **state)
+{
+    (void)state;
+    static gctt_cycle_row C2[20000];
+    struct gen g = G0;
+    g.trig = 0.7;
+    size_t nh, n = generate(&g, 100, 30, live_flat, C, 20000, H, &nh);
+    gctt_model m;
+    char err[200];
+    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, &m, err, sizeof err), 0);
+    if (fabs(m.trigger - 0.7) > 0.02)
+        fail_msg("trigger %.3f, generated 0.7", m.trigger);
+    const int gs[] = { 50, 100, 200, 400 };
+    for (int i = 0; i < 4; i++) {
+        size_t nh2, n2 = generate(&g, gs[i], 30, live_flat, C2, 20000, H, &nh2);
+        double cpu2, peak2;
+        measured(C2, n2, 2, &cpu2, &peak2);
+        gctt_prediction p;
+        gctt_model_predict(&m, gs[i], -1, &p);
+        if (fabs(p.gc_cpu_fraction - cpu2) > 0.06 * cpu2 || fabs(p.peak_heap - peak2) > 0.03 * peak2)
+            fail_msg("GOGC %d: predicted GC CPU %.4f peak %.1f MiB, generated %.4f %.1f MiB", gs[i],
+                     p.gc_cpu_fraction, p.peak_heap / MiB, cpu2, peak2 / MiB);
+    }
+    gctt_model_free(&m);
+    /* a collector that starts at the goal: 1 */
+    n = generate(&G0, 100, 30, live_flat, C, 20000, H, &nh);
+    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, &m, err, sizeof err), 0);
+    assert_true(fabs(m.trigger - 1.0) < 0.02);
+    gctt_model_free(&m);
+}
+
+/* The heap after the last cycle (a run ending on its highest heap) counts
+ * for the peak, measured and predicted. */
+static void test_tail_segment(void **state)
+{
+    (void)state;
+    size_t nh, n = generate(&G0, 100, 10, live_flat, C, 20000, H, &nh);
+    gctt_model m;
+    char err[200];
+    double tail = 150 * MiB;   /* above the 96 MiB goal of GOGC 100 at 48 MiB live */
+    H[nh] = (gctt_heap_row){ C[n - 1].end_ns + 1000000, (int64_t)tail, (int64_t)(tail * 1.05), 0,
+                             (int64_t)(tail * 1.05 + G0.other), (int64_t)(96 * MiB), -1 };
+    assert_int_equal(gctt_model_fit(C, n, H, nh + 1, 0, &m, err, sizeof err), 0);
+    assert_true(fabs(m.peak_heap - tail) < 1);
+    gctt_prediction p;
+    gctt_model_predict(&m, 400, -1, &p);   /* a runway of 192 MiB: no cycle in the tail */
+    assert_true(p.peak_heap >= tail - 1);
+    gctt_model_predict(&m, 100, -1, &p);   /* its own setting: the tail is one more cycle's runway */
+    assert_true(p.peak_heap <= 96 * MiB + 1);
+    gctt_model_free(&m);
+}
+
+/* Candidates given by the caller; the judge; the limit for a memory goal. */
+static void test_recommend_among(void **state)
+{
+    (void)state;
+    size_t nh, n = generate(&G0, 100, 30, live_flat, C, 20000, H, &nh);
+    gctt_model m;
+    char err[200];
+    assert_int_equal(gctt_model_fit(C, n, H, nh, 0, &m, err, sizeof err), 0);
+    gctt_prediction p100, p400;
+    gctt_model_predict(&m, 100, -1, &p100);
+    gctt_model_predict(&m, 400, -1, &p400);
+    /* a goal GOGC 400 meets and 100 does not: among {100, 400}, 400 */
+    gctt_goals g = { (p100.gc_cpu_fraction + p400.gc_cpu_fraction) / 2, 0, 0 };
+    const int gs[] = { 100, 400 };
+    const int64_t none[] = { -1 };
+    gctt_recommendation r;
+    gctt_model_recommend_among(&m, &g, gs, 2, none, 1, &r);
+    assert_int_equal(r.ncandidates, 2);
+    assert_int_equal(r.best.gogc, 400);
+    assert_true(r.meets_cpu);
+    int okc, okm, okp;
+    gctt_model_judge(&g, &p100, &okc, &okm, &okp);
+    assert_false(okc);
+    assert_true(okm && okp);
+    gctt_model_judge(&g, &p400, &okc, &okm, &okp);
+    assert_true(okc);
+    /* a memory goal below GOGC 400's RSS: 100 is then the one within memory */
+    g.memory = (int64_t)((p100.peak_rss + p400.peak_rss) / 2);
+    gctt_model_judge(&g, &p400, &okc, &okm, &okp);
+    assert_false(okm);
+    gctt_model_recommend_among(&m, &g, gs, 2, none, 1, &r);
+    assert_int_equal(r.best.gogc, 100);
+    assert_true(r.meets_memory);
+    assert_false(r.meets_cpu);
+    /* off without a limit is no candidate */
+    const int off[] = { -1 };
+    gctt_model_recommend_among(&m, &g, off, 1, none, 1, &r);
+    assert_int_equal(r.ncandidates, 0);
+    /* the limit for a memory goal: the goal less the RSS beyond the heap */
+    assert_int_equal(gctt_model_limit_for(&m, 0), -1);
+    assert_int_equal(gctt_model_limit_for(&m, (int64_t)(2 * MiB)), -1);
+    int64_t lim = gctt_model_limit_for(&m, (int64_t)(300 * MiB));
+    assert_true(lim > 0 && lim < (int64_t)(300 * MiB));
+    assert_true(lim > (int64_t)(300 * MiB - G0.other - 10 * MiB));
+    /* with that limit as a candidate, GOGC off meets the memory goal */
+    const int64_t lims[] = { lim };
+    g.memory = (int64_t)(300 * MiB);
+    gctt_model_recommend_among(&m, &g, off, 1, lims, 1, &r);
+    assert_int_equal(r.ncandidates, 1);
+    assert_true(r.meets_memory);
+    size_t ng;
+    const int *grid = gctt_model_gogc_grid(&ng);
+    assert_int_equal(ng, 12);
+    assert_int_equal(grid[0], 25);
+    assert_int_equal(grid[ng - 1], -1);
+    gctt_model_free(&m);
+}
+
+/* A Go run recorded by `gctune record`: gc_percent and memory_limit NULL
+ * in gc_cycles, the environment's GOGC / GOMEMLIMIT in meta. */
+static void test_load_meta_gogc(void **state)
+{
+    (void)state;
+    size_t nh, n = generate(&G0, 200, 10, live_flat, C, 20000, H, &nh);
+    char path[] = "/tmp/gctune-model-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    char err[512];
+    gcts_db *db = gcts_create(path, err, sizeof err);
+    assert_non_null(db);
+    assert_int_equal(gcts_set_meta(db, "backend", "go"), 0);
+    assert_int_equal(gcts_set_meta(db, "gogc", "200"), 0);
+    assert_int_equal(gcts_set_meta(db, "gomemlimit", "512MiB"), 0);
+    assert_int_equal(gcts_begin(db), 0);
+    for (size_t i = 0; i < n; i++) {
+        gcts_gc_cycle c;
+        gcts_gc_cycle_init(&c);   /* gc_percent, memory_limit: NULL */
+        c.num = C[i].num;
+        c.start_ns = C[i].start_ns;
+        c.end_ns = C[i].end_ns;
+        c.pause_ns = C[i].pause_ns;
+        c.heap_before = C[i].heap_before;
+        c.heap_marked = C[i].heap_marked;
+        c.procs = C[i].procs;
+        c.concurrent = 1;
+        assert_int_equal(gcts_add_gc_cycle(db, &c), 0);
+    }
+    assert_int_equal(gcts_commit(db), 0);
+    gcts_close(db);
+    gctt_model m;
+    assert_int_equal(gctt_model_load(path, &m, err, sizeof err), 0);
+    assert_int_equal(m.gogc, 200);
+    assert_int_equal(m.memory_limit, (int64_t)(512 * MiB));
+    /* the self-check holds at the recorded setting, not at the default 100 */
+    double cpu, peak;
+    measured(C, n, 2, &cpu, &peak);
+    gctt_prediction p;
+    gctt_model_predict(&m, m.gogc, m.memory_limit, &p);
+    assert_true(fabs(p.peak_heap - peak) < 0.03 * peak);
+    gctt_model_free(&m);
+    unlink(path);
+    char side[64];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
+/* A database without GC cycles (the malloc backend): no GC to tune. */
+static void test_load_no_gc(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/gctune-model-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    char err[512];
+    gcts_db *db = gcts_create(path, err, sizeof err);
+    assert_non_null(db);
+    assert_int_equal(gcts_set_meta(db, "backend", "malloc"), 0);
+    gcts_close(db);
+    gctt_model m;
+    assert_int_equal(gctt_model_load(path, &m, err, sizeof err), -1);
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "no GC cycles recorded (backend malloc): there is no GC to tune"));
+    unlink(path);
+    char side[64];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -338,6 +528,11 @@ int main(void)
         cmocka_unit_test(test_fit_garbage_term),
         cmocka_unit_test(test_fit_errors),
         cmocka_unit_test(test_load_db),
+        cmocka_unit_test(test_trigger),
+        cmocka_unit_test(test_tail_segment),
+        cmocka_unit_test(test_recommend_among),
+        cmocka_unit_test(test_load_no_gc),
+        cmocka_unit_test(test_load_meta_gogc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
