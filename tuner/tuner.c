@@ -20,6 +20,11 @@
  *     the ring, read_stats and /proc/self/statm, runs gctt_step, applies
  *     the decisions through the backend and records each one
  *     (gct_profiler_tuner_event; stderr when verbose).
+ * Environment start: GCTUNE_TUNER starts the tuner from a constructor on
+ * libgc's backend, or on the one the preload library set with
+ * gct_tuner_set_env_backend (malloc or bdwgc).  A backend without knobs
+ * is said once on stderr ("<name> backend has no GC knobs; policy P
+ * observes only"); the controller then records notices and observations.
  * Lifecycle: start/stop under life_lock; the eventfd is created by the
  * first start and kept (a listener call in flight at stop may write it);
  * in a fork child the tuner is off (the listener ignores cycles there).
@@ -469,6 +474,12 @@ int gct_tuner_start(const gct_tuner_config *cfg_in)
         errno = ENOTSUP;
         return -1;
     }
+    /* A backend without knobs (malloc): the policy runs and records its
+     * observations and notices, and says so once per process. */
+    static int said_no_knobs;
+    if (!(be->caps & (GCT_CAP_SET_GC_PERCENT | GCT_CAP_SET_MEMORY_LIMIT)) &&
+        !__atomic_exchange_n(&said_no_knobs, 1, __ATOMIC_RELAXED))
+        msg("%s backend has no GC knobs; policy %s observes only", be->name, gctt_policy_name(policy));
     pthread_mutex_lock(&life_lock);
     if (T.running) {
         pthread_mutex_unlock(&life_lock);
@@ -602,6 +613,17 @@ static void stop_at_exit(void)
     gct_tuner_stop();
 }
 
+/* The backend the environment start uses: libgc's unless the preload
+ * library (backends/preload.h) set its own from a constructor that runs
+ * before this file's. */
+static const gct_backend *env_backend;
+
+void gct_tuner_set_env_backend(const gct_backend *b);
+void gct_tuner_set_env_backend(const gct_backend *b)
+{
+    env_backend = b;
+}
+
 __attribute__((constructor)) static void start_from_env(void)
 {
     const char *pol = getenv("GCTUNE_TUNER");
@@ -609,6 +631,7 @@ __attribute__((constructor)) static void start_from_env(void)
         return;
     gct_tuner_config cfg;
     gct_tuner_config_init(&cfg);
+    cfg.backend = env_backend;
     if (gctt_policy_parse(pol) < 0)
         msg("GCTUNE_TUNER=%s: not a policy (static, throughput, latency, memory, adaptive); using adaptive", pol);
     else
