@@ -668,7 +668,7 @@ static void cycle_end(void)
     uint64_t end_mono = clock_ns(CLOCK_MONOTONIC);
     uint64_t dur = end_mono - cy.start_mono;
     uint64_t marked = in_use(&s);
-    gc_word d = gc.get_divisor();
+    gc_word d;
     gct_gc_event ev = {
         .num = (uint32_t)s.gc_no,
         .forced = forcing > 0,
@@ -681,7 +681,7 @@ static void cycle_end(void)
         .pause_ns = cy.stop_seen ? cy.pause : dur,
         .heap_before = cy.heap_before,
         .heap_marked = marked,
-        .heap_goal = disabled ? 0 : marked + 2 * marked / (d ? d : 1),
+        .heap_goal = 0,   /* set below, after the soft limit's adjustment */
         .mark_cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cy.start_cpu,
         .gc_percent = current_percent(),
         .memory_limit = __atomic_load_n(&mem_limit, __ATOMIC_RELAXED),
@@ -694,7 +694,7 @@ static void cycle_end(void)
     __atomic_add_fetch(&cycles_seen, 1, __ATOMIC_RELAXED);
     limit_adjust((int64_t)marked);
     d = gc.get_divisor();
-    ev.heap_goal = disabled ? 0 : marked + 2 * marked / (d ? d : 1);
+    ev.heap_goal = __atomic_load_n(&disabled, __ATOMIC_RELAXED) ? 0 : marked + 2 * marked / (d ? d : 1);
     __atomic_store_n(&last_goal, ev.heap_goal, __ATOMIC_RELAXED);
 
     int saved = in_backend;
@@ -980,5 +980,5 @@ __attribute__((constructor(102))) static void bdwgc_init(void)
         apply_env();
     }
     gctp_set_env_backend(be);
-    gct_tuner_set_env_backend(be);
+    gctt_set_env_backend(be);
 }

@@ -15,7 +15,8 @@
 const gct_backend *gct_backend_malloc(void);
 /* Boehm GC's backend; NULL when the process has no Boehm GC. */
 const gct_backend *gct_backend_bdwgc(void);
-/* tuner/tuner.c: the backend GCTUNE_TUNER starts on (NULL = libgc). */
-void gct_tuner_set_env_backend(const gct_backend *b);
+/* tuner/tuner.c: the backend GCTUNE_TUNER starts on (NULL = libgc);
+ * gctt_ (internal) so that libgctune.so does not export it. */
+void gctt_set_env_backend(const gct_backend *b);
 
 #endif

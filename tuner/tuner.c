@@ -22,7 +22,7 @@
  *     (gct_profiler_tuner_event; stderr when verbose).
  * Environment start: GCTUNE_TUNER starts the tuner from a constructor on
  * libgc's backend, or on the one the preload library set with
- * gct_tuner_set_env_backend (malloc or bdwgc).  A backend without knobs
+ * gctt_set_env_backend (malloc or bdwgc).  A backend without knobs
  * is said once on stderr ("<name> backend has no GC knobs; policy P
  * observes only"); the controller then records notices and observations.
  * Lifecycle: start/stop under life_lock; the eventfd is created by the
@@ -634,8 +634,8 @@ static void stop_at_exit(void)
  * before this file's. */
 static const gct_backend *env_backend;
 
-void gct_tuner_set_env_backend(const gct_backend *b);
-void gct_tuner_set_env_backend(const gct_backend *b)
+void gctt_set_env_backend(const gct_backend *b);
+void gctt_set_env_backend(const gct_backend *b)
 {
     env_backend = b;
 }
