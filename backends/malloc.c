@@ -9,8 +9,9 @@
  * Forwarding: to glibc's __libc_* entry points (no dlsym on the allocation
  * path; malloc_usable_size is found with dlsym(RTLD_NEXT) once).
  *
- * Sampling: as libgc (libgc/profile.c): each thread's countdown is drawn
- * from an exponential with mean `rate` (1 = every allocation, 0 = off);
+ * Sampling: as libgc (libgc/profile.c), drawn with backends/sample.h:
+ * each thread's countdown is drawn from an exponential with mean `rate`
+ * (1 = every allocation, 0 = off);
  * the allocation that brings it to <= 0 is sampled with ret =
  * __builtin_return_address(0) of the interposed function.  Never sampled:
  * allocations made while this thread is already inside the sampling path
@@ -38,6 +39,7 @@
 #define _GNU_SOURCE
 #include "gctune/backend.h"
 #include "internal.h"
+#include "sample.h"
 #include <dlfcn.h>
 #include <errno.h>
 #include <malloc.h>
@@ -222,32 +224,6 @@ static inline uint64_t set_take(void *obj, uint64_t *gout)
 
 /* ---- sampling ---- */
 
-static uint64_t splitmix64(uint64_t x)
-{
-    x += 0x9E3779B97F4A7C15ull;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-    return x ^ (x >> 31);
-}
-
-static int64_t draw(uint64_t rate)
-{
-    if (rate == 0)
-        return INT64_MAX;
-    if (rate == 1)
-        return 0;
-    uint64_t x = rng;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    rng = x;
-    double u = (double)((x * 0x2545F4914F6CDD1Dull) >> 11) * 0x1.0p-53;
-    double d = -log(1.0 - u) * (double)rate;
-    if (d >= 0x1.0p62)
-        return INT64_MAX;
-    return (int64_t)d;
-}
-
 /* The countdown ran out (or belongs to an older recording). */
 static __attribute__((noinline)) void sample_slow(void *obj, size_t n, uintptr_t ret)
 {
@@ -258,12 +234,12 @@ static __attribute__((noinline)) void sample_slow(void *obj, size_t n, uintptr_t
          * and count this allocation against the fresh countdown */
         tgen = g;
         uint64_t ord = __atomic_add_fetch(&nthreads, 1, __ATOMIC_RELAXED);
-        rng = splitmix64(cur_seed + ord) | 1;
-        countdown = draw(rate) - (int64_t)n;
+        rng = gct_sample_seed(cur_seed, ord);
+        countdown = gct_sample_draw(&rng, rate) - (int64_t)n;
         if (countdown > 0)
             return;
     }
-    countdown = draw(rate);
+    countdown = gct_sample_draw(&rng, rate);
     if (in_backend || gctp_is_profiler_thread())
         return;
     in_backend = 1;

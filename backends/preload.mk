@@ -1,11 +1,15 @@
 # backends/preload.mk - libgctune-preload.so, the LD_PRELOAD interposer:
 # the profiler (libgctune_prof.la, with the libgc runtime its libgc backend
-# needs) plus the malloc backend (backends/malloc.c), started from
-# GCTUNE_PROFILE by the profiler's constructor.  Exports only the malloc
-# family.  Included from Makefile.am after profiler/core.mk.
+# needs), the malloc backend (backends/malloc.c), the Boehm GC backend
+# (backends/bdwgc.c: chosen when the program has Boehm's libgc; found at run
+# time, not linked) and the tuner (libgctune_tuner.la), started from
+# GCTUNE_PROFILE and GCTUNE_TUNER by their constructors.  Exports only the
+# malloc family and the Boehm functions bdwgc.c interposes.  Included from
+# Makefile.am after profiler/core.mk and tuner/local.mk.
 
 lib_LTLIBRARIES += libgctune-preload.la
-libgctune_preload_la_SOURCES = backends/malloc.c
+libgctune_preload_la_SOURCES = backends/malloc.c backends/bdwgc.c \
+	backends/sample.h backends/preload.h
 libgctune_preload_la_CPPFLAGS = $(PROFILER_CPPFLAGS)
 # SQLite linked in statically (and not exported): the program may use
 # SQLite itself, and must not share the profiler's instance (its
@@ -13,7 +17,7 @@ libgctune_preload_la_CPPFLAGS = $(PROFILER_CPPFLAGS)
 # The copy of libsqlite3.a (position independent on Debian) comes first so
 # that it resolves the profiler's references before -lsqlite3 does.
 libgctune_preload_la_LIBADD = backends/sqlite3-static.a \
-	libgctune_prof.la libgctune_core.la \
+	libgctune_tuner.la libgctune_prof.la libgctune_core.la \
 	$(PTHREAD_LIBS) $(DL_LIBS) -lm
 EXTRA_libgctune_preload_la_DEPENDENCIES = backends/sqlite3-static.a
 CLEANFILES += backends/sqlite3-static.a
@@ -24,7 +28,7 @@ backends/sqlite3-static.a:
 	done; \
 	echo "error: libsqlite3.a not found (Debian package libsqlite3-dev)" >&2; exit 1
 libgctune_preload_la_LDFLAGS = -module -avoid-version -shared \
-	-export-symbols-regex '^(malloc|calloc|realloc|free|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|reallocarray|malloc_usable_size)$$' \
+	-export-symbols-regex '^(malloc|calloc|realloc|free|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|reallocarray|malloc_usable_size|GC_malloc|GC_malloc_atomic|GC_malloc_uncollectable|GC_malloc_atomic_uncollectable|GC_malloc_ignore_off_page|GC_malloc_atomic_ignore_off_page|GC_realloc|GC_free|GC_gcollect|GC_gcollect_and_unmap|GC_set_on_collection_event|GC_get_on_collection_event)$$' \
 	$(PTHREAD_CFLAGS)
 
 # End to end: a test program and real programs under LD_PRELOAD.
@@ -35,3 +39,15 @@ tests_backends_malloc_prog_LDADD = $(PTHREAD_LIBS)
 PRELOAD_SHELL_TESTS = tests/backends/test_preload.sh tests/backends/test_preload_real.sh
 TESTS += $(PRELOAD_SHELL_TESTS)
 EXTRA_DIST += $(PRELOAD_SHELL_TESTS)
+
+# The bdwgc backend end to end (tests/backends/test_bdwgc.sh skips without
+# the program, i.e. when configure did not find bdw-gc).
+if HAVE_BDWGC
+check_PROGRAMS += tests/backends/bdwgc_prog
+tests_backends_bdwgc_prog_SOURCES = tests/backends/bdwgc_prog.c
+tests_backends_bdwgc_prog_CPPFLAGS = $(BDWGC_CFLAGS)
+tests_backends_bdwgc_prog_LDADD = $(BDWGC_LIBS)
+endif
+EXTRA_DIST += tests/backends/bdwgc_prog.c
+TESTS += tests/backends/test_bdwgc.sh
+EXTRA_DIST += tests/backends/test_bdwgc.sh

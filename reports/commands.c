@@ -110,7 +110,10 @@ static const char record_usage[] =
     "          samples and frees, no GC events, no GC knobs\n"
     "  go      Go binaries (.note.go.buildid): run with GODEBUG=gctrace=1, the\n"
     "          trace lines go into gc_cycles as they come (stderr is passed on)\n"
-    "  bdwgc   not yet supported\n"
+    "  bdwgc   programs linked with Boehm GC (DT_NEEDED libgc.so*): the same\n"
+    "          preload library interposes GC_malloc and friends; samples,\n"
+    "          frees (found at each collection), GC cycles, GOGC / GOMEMLIMIT\n"
+    "          mapped to Boehm's free space divisor and a soft limit\n"
     "\n"
     "options:\n"
     "  -o, --output FILE  the database (default: gctune-PROGRAM.sqlite in the\n"
@@ -121,8 +124,8 @@ static const char record_usage[] =
     "  --tuner POLICY     GCTUNE_TUNER for the program\n"
     "  -h, --help         this help\n"
     "\n"
-    "exit status: the program's; 2 usage error (unknown option or backend,\n"
-    "bdwgc), 127 program not found, 1 other failure before the program ran.\n";
+    "exit status: the program's; 2 usage error (unknown option or backend),\n"
+    "127 program not found, 1 other failure before the program ran.\n";
 
 int cmd_record(int argc, char **argv);
 

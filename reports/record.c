@@ -3,17 +3,19 @@
  *
  * Owns: choosing the backend (--backend, else from the program's ELF file:
  * DT_NEEDED libgctune.so -> libgc, a Go build id / .go.buildinfo section
- * -> go, anything else -> malloc through LD_PRELOAD of
- * libgctune-preload.so), the child's environment (GCTUNE_PROFILE,
- * GCTUNE_SAMPLE_RATE, GCTUNE_TUNER, LD_PRELOAD, GODEBUG), the go backend's
+ * -> go, DT_NEEDED libgc.so* (Boehm GC) -> bdwgc, anything else -> malloc;
+ * malloc and bdwgc through LD_PRELOAD of libgctune-preload.so, told which
+ * with GCTUNE_PRELOAD_BACKEND), the child's environment (GCTUNE_PROFILE,
+ * GCTUNE_SAMPLE_RATE, GCTUNE_TUNER, LD_PRELOAD, GCTUNE_PRELOAD_BACKEND,
+ * GODEBUG), the go backend's
  * live import of gctrace lines from the child's stderr, and the exit
  * status (the child's; 128+N when killed by signal N, as a shell).
  *
  * Invariants: stdin and stdout are the child's unchanged; stderr too,
  * except for the go backend, where it goes through a pipe and is copied
- * byte for byte (lines) to ours.  The database of the libgc and malloc
- * backends is written by the child itself; record only reads it for the
- * summary.  Usage errors (unknown option or backend, bdwgc) exit 2 before
+ * byte for byte (lines) to ours.  The database of the libgc, malloc and
+ * bdwgc backends is written by the child itself; record only reads it for
+ * the summary.  Usage errors (unknown option or backend) exit 2 before
  * anything runs.
  */
 #define _GNU_SOURCE
@@ -74,8 +76,9 @@ static int read_at(int fd, void *buf, size_t n, uint64_t off)
     return pread(fd, buf, n, (off_t)off) == (ssize_t)n ? 0 : -1;
 }
 
-/* Classifies an ELF64 file: B_GO, B_LIBGC, B_MALLOC (any other ELF), or
- * B_AUTO (not an ELF64 file). */
+/* Classifies an ELF64 file: B_GO, B_LIBGC, B_BDWGC (DT_NEEDED libgc.so*,
+ * Boehm's; libgctune.so wins over it), B_MALLOC (any other ELF), or B_AUTO
+ * (not an ELF64 file). */
 static int classify_elf(const char *path)
 {
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -108,7 +111,7 @@ static int classify_elf(const char *path)
     }
     free(names);
     /* DT_NEEDED entries: .dynamic with its string table (sh_link) */
-    for (unsigned i = 0; i < eh.e_shnum && kind == B_MALLOC; i++) {
+    for (unsigned i = 0; i < eh.e_shnum && (kind == B_MALLOC || kind == B_BDWGC); i++) {
         if (sh[i].sh_type != SHT_DYNAMIC || sh[i].sh_link >= eh.e_shnum)
             continue;
         Elf64_Shdr *ds = &sh[sh[i].sh_link];
@@ -120,10 +123,15 @@ static int classify_elf(const char *path)
         if (dyn && dstr && read_at(fd, dyn, nd * sizeof *dyn, sh[i].sh_offset) == 0 &&
             read_at(fd, dstr, ds->sh_size, ds->sh_offset) == 0) {
             dstr[ds->sh_size] = 0;
-            for (size_t j = 0; j < nd && dyn[j].d_tag != DT_NULL; j++)
-                if (dyn[j].d_tag == DT_NEEDED && dyn[j].d_un.d_val < ds->sh_size &&
-                    !strncmp(dstr + dyn[j].d_un.d_val, "libgctune.so", 12))
+            for (size_t j = 0; j < nd && dyn[j].d_tag != DT_NULL && kind != B_LIBGC; j++) {
+                if (dyn[j].d_tag != DT_NEEDED || dyn[j].d_un.d_val >= ds->sh_size)
+                    continue;
+                const char *need = dstr + dyn[j].d_un.d_val;
+                if (!strncmp(need, "libgctune.so", 12))
                     kind = B_LIBGC;
+                else if (!strncmp(need, "libgc.so", 8))
+                    kind = B_BDWGC;
+            }
         }
         free(dyn);
         free(dstr);
@@ -398,10 +406,6 @@ int cmd_record(int argc, char **argv)
     if (optind >= argc)
         return cli_usage("record", "missing program");
     char **prog_argv = argv + optind;
-    if (backend == B_BDWGC) {
-        fprintf(stderr, "gctune record: backend bdwgc: not yet supported\n");
-        return CLI_USAGE;
-    }
     char prog[PATH_MAX];
     if (find_program(prog_argv[0], prog, sizeof prog) != 0) {
         cli_error(prog_argv[0], "command not found or not executable");
@@ -426,7 +430,8 @@ int cmd_record(int argc, char **argv)
     }
 
     char preload[PATH_MAX];
-    if (backend == B_MALLOC && find_preload(preload, sizeof preload) != 0) {
+    int preloaded = backend == B_MALLOC || backend == B_BDWGC;
+    if (preloaded && find_preload(preload, sizeof preload) != 0) {
         cli_error(NULL, "libgctune-preload.so not found next to gctune (set GCTUNE_PRELOAD)");
         return CLI_FAIL;
     }
@@ -449,12 +454,15 @@ int cmd_record(int argc, char **argv)
         }
         prepend_env("GODEBUG", "gctrace=1", ',');
     } else {
-        /* the libgc and malloc backends: the program's profiler writes it */
+        /* the libgc, malloc and bdwgc backends: the program's profiler
+         * writes it */
         setenv("GCTUNE_PROFILE", dbpath, 1);
         if (rate)
             setenv("GCTUNE_SAMPLE_RATE", rate, 1);
-        if (backend == B_MALLOC)
+        if (preloaded) {
             prepend_env("LD_PRELOAD", preload, ':');
+            setenv("GCTUNE_PRELOAD_BACKEND", backend_names[backend], 1);
+        }
     }
     if (tuner)
         setenv("GCTUNE_TUNER", tuner, 1);

@@ -20,6 +20,11 @@
  *     the ring, read_stats and /proc/self/statm, runs gctt_step, applies
  *     the decisions through the backend and records each one
  *     (gct_profiler_tuner_event; stderr when verbose).
+ * Environment start: GCTUNE_TUNER starts the tuner from a constructor on
+ * libgc's backend, or on the one the preload library set with
+ * gctt_set_env_backend (malloc or bdwgc).  A backend without knobs
+ * is said once on stderr ("<name> backend has no GC knobs; policy P
+ * observes only"); the controller then records notices and observations.
  * Lifecycle: start/stop under life_lock; the eventfd is created by the
  * first start and kept (a listener call in flight at stop may write it);
  * in a fork child the tuner is off (the listener ignores cycles there).
@@ -65,6 +70,7 @@ static struct tuner {
     int64_t interval_ns;
     int verbose;
     int listening;
+    int wait_profiler;            /* env start with GCTUNE_PROFILE: see tuner_main */
     gctt_state st;                /* the tuner thread's only */
     /* the listener's ring */
     struct cyc ring[RING];
@@ -79,6 +85,7 @@ static struct tuner {
 } T = { .efd = -1 };
 
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
+static int env_start;             /* start_from_env is starting, with GCTUNE_PROFILE set */
 
 static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void msg(const char *fmt, ...)
@@ -339,8 +346,21 @@ static void *tuner_main(void *arg)
              "\"gogc_min\":%d,\"gogc_max\":%d,\"interval_ms\":%u,\"backend\":\"%s\"}",
              T.policy, T.budget, T.cfg.max_pause_ns, T.cfg.max_gc_cpu, T.cfg.gogc_min, T.cfg.gogc_max,
              T.cfg.interval_ms, T.be->name);
-    int announced = 0;   /* the start row goes with the first step: a profiler
-                            started from the environment after us is running by then */
+    int announced = 0;   /* the start row goes with the first step */
+    /* Started from the environment with GCTUNE_PROFILE set: the profiler's
+     * constructor may run after ours (same library, unspecified order), so
+     * the first step, which records the start row and the notices, waits
+     * until the profiler runs (at most one interval or one second). */
+    if (T.wait_profiler) {
+        int64_t until = mono_ns() + (T.interval_ns > 1000000000 ? T.interval_ns : 1000000000);
+        gct_profiler_stats ps;
+        for (;;) {
+            gct_profiler_get_stats(&ps);
+            if (ps.running || ps.failed || mono_ns() >= until || __atomic_load_n(&T.stop, __ATOMIC_ACQUIRE))
+                break;
+            poll(NULL, 0, 1);
+        }
+    }
 
     gct_backend_stats bs;
     memset(&bs, 0, sizeof bs);
@@ -469,6 +489,12 @@ int gct_tuner_start(const gct_tuner_config *cfg_in)
         errno = ENOTSUP;
         return -1;
     }
+    /* A backend without knobs (malloc): the policy runs and records its
+     * observations and notices, and says so once per process. */
+    static int said_no_knobs;
+    if (!(be->caps & (GCT_CAP_SET_GC_PERCENT | GCT_CAP_SET_MEMORY_LIMIT)) &&
+        !__atomic_exchange_n(&said_no_knobs, 1, __ATOMIC_RELAXED))
+        msg("%s backend has no GC knobs; policy %s observes only", be->name, gctt_policy_name(policy));
     pthread_mutex_lock(&life_lock);
     if (T.running) {
         pthread_mutex_unlock(&life_lock);
@@ -486,6 +512,7 @@ int gct_tuner_start(const gct_tuner_config *cfg_in)
     snprintf(T.policy, sizeof T.policy, "%s", gctt_policy_name(policy));
     T.be = be;
     T.verbose = cfg.verbose;
+    T.wait_profiler = env_start;
     T.interval_ns = (int64_t)cfg.interval_ms * 1000000;
     /* the budget */
     T.budget = 0;
@@ -602,6 +629,17 @@ static void stop_at_exit(void)
     gct_tuner_stop();
 }
 
+/* The backend the environment start uses: libgc's unless the preload
+ * library (backends/preload.h) set its own from a constructor that runs
+ * before this file's. */
+static const gct_backend *env_backend;
+
+void gctt_set_env_backend(const gct_backend *b);
+void gctt_set_env_backend(const gct_backend *b)
+{
+    env_backend = b;
+}
+
 __attribute__((constructor)) static void start_from_env(void)
 {
     const char *pol = getenv("GCTUNE_TUNER");
@@ -609,6 +647,7 @@ __attribute__((constructor)) static void start_from_env(void)
         return;
     gct_tuner_config cfg;
     gct_tuner_config_init(&cfg);
+    cfg.backend = env_backend;
     if (gctt_policy_parse(pol) < 0)
         msg("GCTUNE_TUNER=%s: not a policy (static, throughput, latency, memory, adaptive); using adaptive", pol);
     else
@@ -633,7 +672,11 @@ __attribute__((constructor)) static void start_from_env(void)
     }
     if ((v = getenv("GCTUNE_TUNER_VERBOSE")) && *v && strcmp(v, "0") != 0)
         cfg.verbose = 1;
-    if (gct_tuner_start(&cfg) == 0)
+    v = getenv("GCTUNE_PROFILE");
+    env_start = v && *v;
+    int rc = gct_tuner_start(&cfg);
+    env_start = 0;
+    if (rc == 0)
         atexit(stop_at_exit);
     else
         msg("not started: %s", strerror(errno));
