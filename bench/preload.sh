@@ -1,0 +1,196 @@
+#!/bin/bash
+# bench/preload.sh - what the malloc backend (libgctune-preload.so) costs a
+# plain malloc program, against heaptrack, measured in one run (issue 9).
+#
+# Workloads: the glibc variants of churn (steady live set, random sizes,
+# free + malloc per step) and binary-trees (16-byte nodes: the most calls
+# per byte, the worst case for an interposer).  Modes, per workload:
+#
+#   plain       the program as built
+#   idle        LD_PRELOAD=libgctune-preload.so without GCTUNE_PROFILE: the
+#               cost of interposition alone (the library is loaded, nothing
+#               is recorded)
+#   recording   LD_PRELOAD=libgctune-preload.so GCTUNE_PROFILE=DB at the
+#               default rate (512 KiB; GCTUNE_SAMPLE_RATE is unset for it):
+#               database, writer and symbolizer threads included
+#   heaptrack   heaptrack -o FILE PROGRAM (Debian package heaptrack), which
+#               traces every allocation; skipped when it is not installed
+#
+# Wall and CPU time (user+sys of the whole process tree, so heaptrack's
+# interpreter and compressor count): --reps N rounds (default 5); each round
+# runs every mode once, in an order that alternates between rounds (forward,
+# then backward), so that slow changes of machine load are shared out.
+# Printed: the median of each, ratio to plain, overhead % and "heaptrack
+# overhead / gctune overhead" (recording).  Then instruction counts from
+# callgrind, all threads (valgrind sums them into one total), plain vs idle
+# vs recording, with the instructions spent in backends/malloc.c itself.
+#
+# Callgrind and LD_PRELOAD: /usr/bin/valgrind is a shell script that execs
+# valgrind.bin, which execs the tool; LD_PRELOAD in valgrind's environment
+# would load the library (and start a recording) in each of those too.  So
+# the client is started through the dynamic loader instead:
+#   valgrind --tool=callgrind /lib64/ld-linux-x86-64.so.2 --preload LIB PROG
+# (the plain run also goes through ld.so, so both pay the same start-up).
+# Under callgrind the program runs ~50x slower, so the profiler's periodic
+# work (a heap_series row and a commit every 100 ms, writer wake-ups) is
+# counted ~50 times over: the recording figure is an upper bound.
+#
+# Usage: bench/preload.sh [--builddir DIR] [--reps N] [--quick]
+#                         [--no-callgrind] [--no-heaptrack]
+#   --quick   smaller sizes (churn -l 16 -a 10, binary-trees 14), for a
+#             smoke test; the fixed cost of a recording (creating the
+#             database, loading symbols) weighs more on short runs
+# Exit 0 when the measurements ran.  Machine noise is large (2 shared
+# cores): compare ratios from the same run only.  Never judges a time.
+set -u
+builddir=. reps=5 quick=0 do_cg=1 do_ht=1
+while [ $# -gt 0 ]; do
+    case $1 in
+    --builddir) [ $# -ge 2 ] || { echo "bench/preload.sh: --builddir needs a directory" >&2; exit 2; }
+                builddir=$2; shift ;;
+    --reps) [ $# -ge 2 ] || { echo "bench/preload.sh: --reps needs a number" >&2; exit 2; }
+            reps=$2; shift ;;
+    --quick) quick=1 ;;
+    --no-callgrind) do_cg=0 ;;
+    --no-heaptrack) do_ht=0 ;;
+    -h|--help) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "bench/preload.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+    esac
+    shift
+done
+[[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "bench/preload.sh: --reps: not a positive integer: $reps" >&2; exit 2; }
+[ -d "$builddir" ] || { echo "bench/preload.sh: --builddir: no such directory: $builddir" >&2; exit 2; }
+top=$(cd "$builddir" && pwd)
+b=$top/bench
+lib=$top/.libs/libgctune-preload.so
+make -C "$top" -s libgctune-preload.la bench/churn_glibc bench/binary_trees_glibc >/dev/null 2>&1 || true
+for f in "$b/churn_glibc" "$b/binary_trees_glibc"; do
+    [ -x "$f" ] || { echo "bench/preload.sh: $f not built (make bench/churn_glibc bench/binary_trees_glibc)" >&2; exit 1; }
+done
+[ -f "$lib" ] || { echo "bench/preload.sh: $lib not built (make libgctune-preload.la)" >&2; exit 1; }
+command -v sqlite3 >/dev/null 2>&1 || { echo "bench/preload.sh: needs the sqlite3 command (Debian package sqlite3)" >&2; exit 1; }
+if [ $do_ht = 1 ] && ! command -v heaptrack >/dev/null 2>&1; then
+    echo "note: heaptrack not installed (Debian package heaptrack): its rows are skipped"
+    do_ht=0
+fi
+if [ $do_cg = 1 ] && ! command -v valgrind >/dev/null 2>&1; then
+    echo "note: valgrind not installed (Debian package valgrind): no instruction counts"
+    do_cg=0
+fi
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/gctune-preloadbench.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
+# The recording must use the library's defaults.
+unset GCTUNE_SAMPLE_RATE GCTUNE_SAMPLE_SEED GCTUNE_PROFILE LD_PRELOAD
+
+if [ $quick = 1 ]; then churn_args=(-l 16 -a 10); bt_args=(14); else churn_args=(-l 64 -a 10); bt_args=(16); fi
+workloads=("churn ${churn_args[*]}" "binary-trees ${bt_args[*]}")
+progs=("$b/churn_glibc" "$b/binary_trees_glibc")
+argv_of() { if [ "$1" = 0 ]; then echo "${churn_args[*]}"; else echo "${bt_args[*]}"; fi; }
+modes=(plain idle recording)
+[ $do_ht = 1 ] && modes+=(heaptrack)
+
+# timed OUT_PREFIX CMD... : appends "wall cpu" (seconds) to OUT_PREFIX.t
+timed() {
+    local out=$1 st
+    shift
+    TIMEFORMAT='%R %U %S'
+    { time "$@" >/dev/null 2>>"$tmp/stderr"; } 2>"$tmp/time"
+    st=$?
+    [ $st = 0 ] || echo "run failed (exit $st): $*" >&2
+    awk '{ printf "%s %.3f\n", $1, $2 + $3 }' "$tmp/time" >>"$out.t"
+}
+
+# run W MODE ROUND : one timed run of workload W in MODE
+run() {
+    local w=$1 mode=$2 r=$3 prog=${progs[$1]} args db
+    read -r -a args <<<"$(argv_of "$w")"
+    case $mode in
+    plain) timed "$tmp/$w-$mode" "$prog" "${args[@]}" ;;
+    idle) timed "$tmp/$w-$mode" env LD_PRELOAD="$lib" "$prog" "${args[@]}" ;;
+    recording)
+        db=$tmp/rec-$w-$r.sqlite
+        timed "$tmp/$w-$mode" env LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" "$prog" "${args[@]}"
+        # proof that it recorded: samples kept, and the backend that took them
+        sqlite3 "$db" "SELECT count(*) || ' ' || (SELECT value FROM meta WHERE key = 'backend') FROM samples" \
+            >>"$tmp/$w-samples" 2>/dev/null || echo "? ?" >>"$tmp/$w-samples"
+        rm -f "$db" "$db"-* ;;
+    heaptrack)
+        timed "$tmp/$w-$mode" heaptrack -o "$tmp/ht-$w-$r" "$prog" "${args[@]}"
+        rm -f "$tmp/ht-$w-$r"* ;;
+    esac
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+echo "== malloc backend overhead at the default rate (median of $reps rounds, modes interleaved)"
+echo "   load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+for ((r = 0; r < reps; r++)); do
+    order=("${modes[@]}")
+    if ((r % 2)); then
+        order=(); for ((i = ${#modes[@]} - 1; i >= 0; i--)); do order+=("${modes[i]}"); done
+    fi
+    for w in 0 1; do
+        for m in "${order[@]}"; do run $w "$m" $r; done
+    done
+done
+
+printf '%-20s %-10s %9s %7s %9s %9s %7s %9s  %s\n' workload mode wall_s ratio overhead cpu_s ratio overhead note
+for w in 0 1; do
+    declare -A W=() C=()
+    for m in "${modes[@]}"; do
+        W[$m]=$(awk '{ print $1 }' "$tmp/$w-$m.t" | median)
+        C[$m]=$(awk '{ print $2 }' "$tmp/$w-$m.t" | median)
+    done
+    for m in "${modes[@]}"; do
+        note=
+        if [ "$m" = recording ]; then
+            note=$(awk '{ n[NR] = $1; be = $2 } END { s = ""; for (i = 1; i <= NR; i++) s = s (i > 1 ? "," : "") n[i];
+                          print "samples/run " s " (backend " be ")" }' "$tmp/$w-samples")
+        fi
+        awk -v w="${workloads[w]}" -v m="$m" -v pw="${W[plain]}" -v pc="${C[plain]}" -v mw="${W[$m]}" -v mc="${C[$m]}" -v note="$note" \
+            'BEGIN { printf "%-20s %-10s %9.3f %7.3f %+8.1f%% %9.3f %7.3f %+8.1f%%  %s\n",
+                     (m == "plain" ? w : ""), m, mw, mw / pw, 100 * (mw / pw - 1), mc, mc / pc, 100 * (mc / pc - 1), note }'
+    done
+    if [ $do_ht = 1 ]; then
+        awk -v pw="${W[plain]}" -v pc="${C[plain]}" -v rw="${W[recording]}" -v rc="${C[recording]}" \
+            -v hw="${W[heaptrack]}" -v hc="${C[heaptrack]}" '
+            function r(h, g) { return g > 0 ? sprintf("%.0fx", h / g) : "inf (gctune overhead within noise, <= 0)" }
+            BEGIN { printf "%-20s heaptrack overhead / gctune overhead: wall %s, cpu %s\n", "",
+                    r(hw - pw, rw - pw), r(hc - pc, rc - pc) }'
+    fi
+    unset W C
+done
+
+if [ $do_cg = 1 ]; then
+    # the program's interpreter, to start it with --preload
+    ldso=$(readelf -l "${progs[0]}" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
+    [ -x "$ldso" ] || ldso=/lib64/ld-linux-x86-64.so.2
+    echo "== instructions, all threads (valgrind --tool=callgrind $ldso [--preload LIB] PROGRAM)"
+    printf '%-20s %12s %12s %9s %12s %9s %14s\n' workload plain_Ir idle_Ir overhead rec_Ir overhead malloc.c_self
+    # cg W MODE : prints the total Ir; leaves the profile in $tmp/cg-W-MODE
+    cg() {
+        local w=$1 mode=$2 out=$tmp/cg-$1-$2 args pre=() envs=()
+        read -r -a args <<<"$(argv_of "$w")"
+        [ "$mode" = plain ] || pre=(--preload "$lib")
+        [ "$mode" = recording ] && envs=(GCTUNE_PROFILE="$tmp/cg-$w.sqlite" GCTUNE_SAMPLE_SEED=1)
+        env "${envs[@]}" valgrind --tool=callgrind --callgrind-out-file="$out" "$ldso" "${pre[@]}" "${progs[$w]}" "${args[@]}" \
+            >/dev/null 2>"$out.err" || echo "callgrind run failed: ${workloads[w]} $mode (see valgrind's output below)" >&2
+        sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out.err" | tail -n 1
+    }
+    # selfmc FILE : instructions spent in backends/malloc.c's own code (exclusive)
+    selfmc() {
+        callgrind_annotate --inclusive=no --threshold=100 --auto=no "$1" 2>/dev/null |
+            awk '/backends\/malloc\.c:/ { gsub(",", "", $1); s += $1 } END { printf "%d", s }'
+    }
+    for w in 0 1; do
+        p=$(cg $w plain) i=$(cg $w idle) c=$(cg $w recording)
+        if [ -z "$p" ] || [ -z "$i" ] || [ -z "$c" ]; then
+            echo "${workloads[w]}: callgrind gave no total"; cat "$tmp"/cg-$w-*.err >&2; continue
+        fi
+        si=$(selfmc "$tmp/cg-$w-idle") sc=$(selfmc "$tmp/cg-$w-recording")
+        awk -v w="${workloads[w]}" -v p="$p" -v i="$i" -v c="$c" -v si="$si" -v sc="$sc" 'BEGIN {
+            printf "%-20s %11.1fM %11.1fM %+8.2f%% %11.1fM %+8.2f%%  idle %.1fM, rec %.1fM\n",
+                   w, p / 1e6, i / 1e6, 100 * (i / p - 1), c / 1e6, 100 * (c / p - 1), si / 1e6, sc / 1e6 }'
+    done
+fi
