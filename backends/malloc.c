@@ -3,8 +3,9 @@
  *
  * Owns: the interposed allocation functions (malloc, calloc, realloc,
  * free, posix_memalign, aligned_alloc, memalign, valloc, pvalloc,
- * reallocarray, malloc_usable_size), each thread's sampling countdown, and
- * the set of sampled blocks (address -> the profiler's token).
+ * reallocarray, malloc_usable_size), each thread's sampling countdown,
+ * the set of sampled blocks (address -> the profiler's token), and the heap
+ * statistics (read_stats: mallinfo2, rate-limited, see mb_read_stats).
  *
  * Forwarding: to glibc's __libc_* entry points (no dlsym on the allocation
  * path; malloc_usable_size is found with dlsym(RTLD_NEXT) once), called
@@ -59,6 +60,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 /* noplt: called through the GOT, without a PLT stub (GCC, x86). */
@@ -539,10 +541,37 @@ static void mb_detach(void)
     pthread_mutex_unlock(&attach_lock);
 }
 
+/* mallinfo2 walks every free chunk of every arena with the arena's lock
+ * held: milliseconds on a fragmented heap, while the program's malloc
+ * waits (bench/preload.sh's churn spent 6 % of its CPU there at one call
+ * per 100 ms).  So it is called again only once STATS_BUDGET times the
+ * (monotonic) duration of its last call has passed, which keeps it under
+ * ~1 % of the time; in between, read_stats returns its last figures (sys,
+ * from /proc/self/statm, is read every time). */
+#define STATS_BUDGET 100
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mallinfo2 stats_mi;
+static int64_t stats_next_ns;    /* CLOCK_MONOTONIC: when mallinfo2 may run again */
+
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static int mb_read_stats(gct_backend_stats *out)
 {
     memset(out, 0, sizeof *out);
-    struct mallinfo2 mi = mallinfo2();
+    pthread_mutex_lock(&stats_lock);
+    int64_t t0 = mono_ns();
+    if (t0 >= stats_next_ns) {
+        stats_mi = mallinfo2();
+        int64_t t1 = mono_ns();
+        stats_next_ns = t1 + (t1 - t0) * STATS_BUDGET;
+    }
+    struct mallinfo2 mi = stats_mi;
+    pthread_mutex_unlock(&stats_lock);
     out->heap_alloc = mi.uordblks + mi.hblkhd;
     out->heap_inuse = mi.uordblks + mi.hblkhd;
     out->heap_sys = mi.arena + mi.hblkhd;
@@ -604,6 +633,8 @@ static void fork_child(void)
     memset(filter, 0, sizeof filter);
     live = 0;
     pthread_mutex_init(&attach_lock, NULL);
+    pthread_mutex_init(&stats_lock, NULL);
+    stats_next_ns = 0;
 }
 
 /* Before the profiler's constructor (default priority), which starts the

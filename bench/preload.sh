@@ -36,14 +36,16 @@
 # counted ~50 times over: the recording figure is an upper bound.
 #
 # Usage: bench/preload.sh [--builddir DIR] [--reps N] [--quick]
-#                         [--no-callgrind] [--no-heaptrack]
+#                         [--no-callgrind] [--no-heaptrack] [--no-make]
+#   (make bench-preload BENCH_ARGS="--quick" runs it from the build tree;
+#   without --no-make it first builds what it needs in DIR)
 #   --quick   smaller sizes (churn -l 16 -a 10, binary-trees 14), for a
 #             smoke test; the fixed cost of a recording (creating the
 #             database, loading symbols) weighs more on short runs
 # Exit 0 when the measurements ran.  Machine noise is large (2 shared
 # cores): compare ratios from the same run only.  Never judges a time.
 set -u
-builddir=. reps=5 quick=0 do_cg=1 do_ht=1
+builddir=. reps=5 quick=0 do_cg=1 do_ht=1 do_make=1
 while [ $# -gt 0 ]; do
     case $1 in
     --builddir) [ $# -ge 2 ] || { echo "bench/preload.sh: --builddir needs a directory" >&2; exit 2; }
@@ -53,7 +55,8 @@ while [ $# -gt 0 ]; do
     --quick) quick=1 ;;
     --no-callgrind) do_cg=0 ;;
     --no-heaptrack) do_ht=0 ;;
-    -h|--help) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-make) do_make=0 ;;
+    -h|--help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/preload.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -63,7 +66,7 @@ done
 top=$(cd "$builddir" && pwd)
 b=$top/bench
 lib=$top/.libs/libgctune-preload.so
-make -C "$top" -s libgctune-preload.la bench/churn_glibc bench/binary_trees_glibc >/dev/null 2>&1 || true
+[ $do_make = 0 ] || make -C "$top" -s libgctune-preload.la bench/churn_glibc bench/binary_trees_glibc >/dev/null 2>&1 || true
 for f in "$b/churn_glibc" "$b/binary_trees_glibc"; do
     [ -x "$f" ] || { echo "bench/preload.sh: $f not built (make bench/churn_glibc bench/binary_trees_glibc)" >&2; exit 1; }
 done
@@ -167,7 +170,8 @@ if [ $do_cg = 1 ]; then
     ldso=$(readelf -l "${progs[0]}" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
     [ -x "$ldso" ] || ldso=/lib64/ld-linux-x86-64.so.2
     echo "== instructions, all threads (valgrind --tool=callgrind $ldso [--preload LIB] PROGRAM)"
-    printf '%-20s %12s %12s %9s %12s %9s %14s\n' workload plain_Ir idle_Ir overhead rec_Ir overhead malloc.c_self
+    echo "   calls: to malloc, free, calloc, realloc (recording run); idle/call, rec/call: instructions in backends/malloc.c per call"
+    printf '%-20s %12s %12s %9s %12s %9s %8s %9s %9s\n' workload plain_Ir idle_Ir overhead rec_Ir overhead calls idle/call rec/call
     # cg W MODE : prints the total Ir; leaves the profile in $tmp/cg-W-MODE
     cg() {
         local w=$1 mode=$2 out=$tmp/cg-$1-$2 args pre=() envs=()
@@ -178,16 +182,32 @@ if [ $do_cg = 1 ]; then
             >/dev/null 2>"$out.err" || echo "callgrind run failed: ${workloads[w]} $mode (see valgrind's output below)" >&2
         sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out.err" | tail -n 1
     }
-    # selfmc FILE : instructions spent in backends/malloc.c's own code (exclusive)
+    # selfmc FILE : instructions spent in backends/malloc.c's own code
+    # (exclusive), and the number of calls to malloc, free, calloc and
+    # realloc (each call ends in exactly one call: glibc's, or its *_slow)
     selfmc() {
-        callgrind_annotate --inclusive=no --threshold=100 --auto=no "$1" 2>/dev/null |
-            awk '/backends\/malloc\.c:/ { gsub(",", "", $1); s += $1 } END { printf "%d", s }'
+        local s n
+        s=$(callgrind_annotate --inclusive=no --threshold=100 --auto=no "$1" 2>/dev/null |
+            awk '/backends\/malloc\.c:/ { gsub(",", "", $1); s += $1 } END { printf "%d", s }')
+        n=$(callgrind_annotate --tree=calling --inclusive=no --threshold=100 --auto=no "$1" 2>/dev/null | awk '
+            /\*  / { cur = ($0 ~ /backends\/malloc\.c:(malloc|free|calloc|realloc) \[/); next }
+            cur && />   / && match($0, /\(([0-9,]+)x\)/) { c = substr($0, RSTART + 1, RLENGTH - 3); gsub(",", "", c); n += c }
+            END { printf "%d", n }')
+        echo "$s $n"
     }
     for w in 0 1; do
         p=$(cg $w plain) i=$(cg $w idle) c=$(cg $w recording)
         if [ -z "$p" ] || [ -z "$i" ] || [ -z "$c" ]; then
             echo "${workloads[w]}: callgrind gave no total"; cat "$tmp"/cg-$w-*.err >&2; continue
         fi
+        read -r si ni <<<"$(selfmc "$tmp/cg-$w-idle")"
+        read -r sc nc <<<"$(selfmc "$tmp/cg-$w-recording")"
+        awk -v w="${workloads[w]}" -v p="$p" -v i="$i" -v c="$c" -v si="$si" -v ni="$ni" -v sc="$sc" -v nc="$nc" 'BEGIN {
+            printf "%-20s %11.1fM %11.1fM %+8.2f%% %11.1fM %+8.2f%% %7.2fM %9.1f %9.1f\n",
+                   w, p / 1e6, i / 1e6, 100 * (i / p - 1), c / 1e6, 100 * (c / p - 1),
+                   nc / 1e6, ni ? si / ni : 0, nc ? sc / nc : 0 }'
+    done
+fi
         si=$(selfmc "$tmp/cg-$w-idle") sc=$(selfmc "$tmp/cg-$w-recording")
         awk -v w="${workloads[w]}" -v p="$p" -v i="$i" -v c="$c" -v si="$si" -v sc="$sc" 'BEGIN {
             printf "%-20s %11.1fM %11.1fM %+8.2f%% %11.1fM %+8.2f%%  idle %.1fM, rec %.1fM\n",
