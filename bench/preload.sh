@@ -4,12 +4,23 @@
 #
 # Workloads: the glibc variants of churn (steady live set, random sizes,
 # free + malloc per step) and binary-trees (16-byte nodes: the most calls
-# per byte, the worst case for an interposer).  Modes, per workload:
+# per byte, the worst case for an interposer), and churn -l 2 -a 2, which
+# does little: its recording overhead is the fixed cost of a recording
+# (library start, database creation, loading symbols for the first
+# samples, exit flush), printed on its own and subtracted for the "net of
+# the fixed cost" line of the others.
+# Modes, per workload:
 #
 #   plain       the program as built
 #   idle        LD_PRELOAD=libgctune-preload.so without GCTUNE_PROFILE: the
 #               cost of interposition alone (the library is loaded, nothing
 #               is recorded)
+#   rate0       the same with GCTUNE_SAMPLE_RATE=0: the profiler runs (its
+#               writer and symbolizer threads, the database, heap_series
+#               rows every 100 ms) but takes no sample.  Its threads make
+#               the process multi-threaded, which switches glibc's malloc
+#               to its locked, atomic paths: on binary-trees that is most
+#               of a recording's cost
 #   recording   LD_PRELOAD=libgctune-preload.so GCTUNE_PROFILE=DB at the
 #               default rate (512 KiB; GCTUNE_SAMPLE_RATE is unset for it):
 #               database, writer and symbolizer threads included
@@ -23,7 +34,8 @@
 # Printed: the median of each, ratio to plain, overhead % and "heaptrack
 # overhead / gctune overhead" (recording).  Then instruction counts from
 # callgrind, all threads (valgrind sums them into one total), plain vs idle
-# vs recording, with the instructions spent in backends/malloc.c itself.
+# vs recording, with the calls to malloc/free/calloc/realloc and the
+# instructions per call spent in backends/malloc.c itself.
 #
 # Callgrind and LD_PRELOAD: /usr/bin/valgrind is a shell script that execs
 # valgrind.bin, which execs the tool; LD_PRELOAD in valgrind's environment
@@ -56,7 +68,7 @@ while [ $# -gt 0 ]; do
     --no-callgrind) do_cg=0 ;;
     --no-heaptrack) do_ht=0 ;;
     --no-make) do_make=0 ;;
-    -h|--help) sed -n '2,46p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,51p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/preload.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -87,10 +99,14 @@ trap 'rm -rf "$tmp"' EXIT
 unset GCTUNE_SAMPLE_RATE GCTUNE_SAMPLE_SEED GCTUNE_PROFILE LD_PRELOAD
 
 if [ $quick = 1 ]; then churn_args=(-l 16 -a 10); bt_args=(14); else churn_args=(-l 64 -a 10); bt_args=(16); fi
-workloads=("churn ${churn_args[*]}" "binary-trees ${bt_args[*]}")
-progs=("$b/churn_glibc" "$b/binary_trees_glibc")
-argv_of() { if [ "$1" = 0 ]; then echo "${churn_args[*]}"; else echo "${bt_args[*]}"; fi; }
-modes=(plain idle recording)
+# Workload 2 does little (6 MiB allocated, a dozen samples): its recording
+# overhead is the fixed cost of a recording (library start, database
+# creation, symbol loading for the first samples, exit flush).
+workloads=("churn ${churn_args[*]}" "binary-trees ${bt_args[*]}" "churn -l 2 -a 2")
+progs=("$b/churn_glibc" "$b/binary_trees_glibc" "$b/churn_glibc")
+wargs=("${churn_args[*]}" "${bt_args[*]}" "-l 2 -a 2")
+argv_of() { echo "${wargs[$1]}"; }
+modes=(plain idle rate0 recording)
 [ $do_ht = 1 ] && modes+=(heaptrack)
 
 # timed OUT_PREFIX CMD... : appends "wall cpu" (seconds) to OUT_PREFIX.t
@@ -111,6 +127,10 @@ run() {
     case $mode in
     plain) timed "$tmp/$w-$mode" "$prog" "${args[@]}" ;;
     idle) timed "$tmp/$w-$mode" env LD_PRELOAD="$lib" "$prog" "${args[@]}" ;;
+    rate0)
+        db=$tmp/rate0-$w-$r.sqlite
+        timed "$tmp/$w-$mode" env LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=0 "$prog" "${args[@]}"
+        rm -f "$db" "$db"-* ;;
     recording)
         db=$tmp/rec-$w-$r.sqlite
         timed "$tmp/$w-$mode" env LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" "$prog" "${args[@]}"
@@ -133,13 +153,13 @@ for ((r = 0; r < reps; r++)); do
     if ((r % 2)); then
         order=(); for ((i = ${#modes[@]} - 1; i >= 0; i--)); do order+=("${modes[i]}"); done
     fi
-    for w in 0 1; do
+    for w in 0 1 2; do
         for m in "${order[@]}"; do run $w "$m" $r; done
     done
 done
 
 printf '%-20s %-10s %9s %7s %9s %9s %7s %9s  %s\n' workload mode wall_s ratio overhead cpu_s ratio overhead note
-for w in 0 1; do
+for w in 2 0 1; do
     declare -A W=() C=()
     for m in "${modes[@]}"; do
         W[$m]=$(awk '{ print $1 }' "$tmp/$w-$m.t" | median)
@@ -155,7 +175,16 @@ for w in 0 1; do
             'BEGIN { printf "%-20s %-10s %9.3f %7.3f %+8.1f%% %9.3f %7.3f %+8.1f%%  %s\n",
                      (m == "plain" ? w : ""), m, mw, mw / pw, 100 * (mw / pw - 1), mc, mc / pc, 100 * (mc / pc - 1), note }'
     done
-    if [ $do_ht = 1 ]; then
+    if [ $w = 2 ]; then
+        fixw=$(awk -v a="${W[recording]}" -v b="${W[plain]}" 'BEGIN { print a - b }')
+        fixc=$(awk -v a="${C[recording]}" -v b="${C[plain]}" 'BEGIN { print a - b }')
+        printf '%-20s fixed cost of a recording: %+.3f s wall, %+.3f s cpu (recording - plain)\n' "" "$fixw" "$fixc"
+    else
+        awk -v pw="${W[plain]}" -v pc="${C[plain]}" -v rw="${W[recording]}" -v rc="${C[recording]}" -v fw="$fixw" -v fc="$fixc" \
+            'BEGIN { printf "%-20s recording net of the fixed cost: %+.1f%% wall, %+.1f%% cpu\n", "",
+                     100 * (rw - fw - pw) / pw, 100 * (rc - fc - pc) / pc }'
+    fi
+    if [ $do_ht = 1 ] && [ $w != 2 ]; then
         awk -v pw="${W[plain]}" -v pc="${C[plain]}" -v rw="${W[recording]}" -v rc="${C[recording]}" \
             -v hw="${W[heaptrack]}" -v hc="${C[heaptrack]}" '
             function r(h, g) { return g > 0 ? sprintf("%.0fx", h / g) : "inf (gctune overhead within noise, <= 0)" }
@@ -206,11 +235,5 @@ if [ $do_cg = 1 ]; then
             printf "%-20s %11.1fM %11.1fM %+8.2f%% %11.1fM %+8.2f%% %7.2fM %9.1f %9.1f\n",
                    w, p / 1e6, i / 1e6, 100 * (i / p - 1), c / 1e6, 100 * (c / p - 1),
                    nc / 1e6, ni ? si / ni : 0, nc ? sc / nc : 0 }'
-    done
-fi
-        si=$(selfmc "$tmp/cg-$w-idle") sc=$(selfmc "$tmp/cg-$w-recording")
-        awk -v w="${workloads[w]}" -v p="$p" -v i="$i" -v c="$c" -v si="$si" -v sc="$sc" 'BEGIN {
-            printf "%-20s %11.1fM %11.1fM %+8.2f%% %11.1fM %+8.2f%%  idle %.1fM, rec %.1fM\n",
-                   w, p / 1e6, i / 1e6, 100 * (i / p - 1), c / 1e6, 100 * (c / p - 1), si / 1e6, sc / 1e6 }'
     done
 fi
