@@ -8,7 +8,9 @@
 # does little: its recording overhead is the fixed cost of a recording
 # (library start, database creation, loading symbols for the first
 # samples, exit flush), printed on its own and subtracted for the "net of
-# the fixed cost" line of the others.
+# the fixed cost" line of the others.  Last, alloc_churn -t 2 (two
+# threads, random sizes 16..4096 B): a program that is multi-threaded
+# already, so the profiler's own threads change nothing in glibc (see rate0).
 # Modes, per workload:
 #
 #   plain       the program as built
@@ -68,7 +70,7 @@ while [ $# -gt 0 ]; do
     --no-callgrind) do_cg=0 ;;
     --no-heaptrack) do_ht=0 ;;
     --no-make) do_make=0 ;;
-    -h|--help) sed -n '2,51p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,60p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/preload.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -78,9 +80,9 @@ done
 top=$(cd "$builddir" && pwd)
 b=$top/bench
 lib=$top/.libs/libgctune-preload.so
-[ $do_make = 0 ] || make -C "$top" -s libgctune-preload.la bench/churn_glibc bench/binary_trees_glibc >/dev/null 2>&1 || true
-for f in "$b/churn_glibc" "$b/binary_trees_glibc"; do
-    [ -x "$f" ] || { echo "bench/preload.sh: $f not built (make bench/churn_glibc bench/binary_trees_glibc)" >&2; exit 1; }
+[ $do_make = 0 ] || make -C "$top" -s libgctune-preload.la bench/churn_glibc bench/binary_trees_glibc bench/alloc_churn_glibc >/dev/null 2>&1 || true
+for f in "$b/churn_glibc" "$b/binary_trees_glibc" "$b/alloc_churn_glibc"; do
+    [ -x "$f" ] || { echo "bench/preload.sh: $f not built (make bench/churn_glibc bench/binary_trees_glibc bench/alloc_churn_glibc)" >&2; exit 1; }
 done
 [ -f "$lib" ] || { echo "bench/preload.sh: $lib not built (make libgctune-preload.la)" >&2; exit 1; }
 command -v sqlite3 >/dev/null 2>&1 || { echo "bench/preload.sh: needs the sqlite3 command (Debian package sqlite3)" >&2; exit 1; }
@@ -98,13 +100,14 @@ trap 'rm -rf "$tmp"' EXIT
 # The recording must use the library's defaults.
 unset GCTUNE_SAMPLE_RATE GCTUNE_SAMPLE_SEED GCTUNE_PROFILE LD_PRELOAD
 
-if [ $quick = 1 ]; then churn_args=(-l 16 -a 10); bt_args=(14); else churn_args=(-l 64 -a 10); bt_args=(16); fi
+if [ $quick = 1 ]; then churn_args=(-l 16 -a 10); bt_args=(14); ac_args=(-t 2 100000)
+else churn_args=(-l 64 -a 10); bt_args=(16); ac_args=(-t 2 400000); fi
 # Workload 2 does little (6 MiB allocated, a dozen samples): its recording
 # overhead is the fixed cost of a recording (library start, database
 # creation, symbol loading for the first samples, exit flush).
-workloads=("churn ${churn_args[*]}" "binary-trees ${bt_args[*]}" "churn -l 2 -a 2")
-progs=("$b/churn_glibc" "$b/binary_trees_glibc" "$b/churn_glibc")
-wargs=("${churn_args[*]}" "${bt_args[*]}" "-l 2 -a 2")
+workloads=("churn ${churn_args[*]}" "binary-trees ${bt_args[*]}" "churn -l 2 -a 2" "alloc_churn ${ac_args[*]}")
+progs=("$b/churn_glibc" "$b/binary_trees_glibc" "$b/churn_glibc" "$b/alloc_churn_glibc")
+wargs=("${churn_args[*]}" "${bt_args[*]}" "-l 2 -a 2" "${ac_args[*]}")
 argv_of() { echo "${wargs[$1]}"; }
 modes=(plain idle rate0 recording)
 [ $do_ht = 1 ] && modes+=(heaptrack)
@@ -153,13 +156,13 @@ for ((r = 0; r < reps; r++)); do
     if ((r % 2)); then
         order=(); for ((i = ${#modes[@]} - 1; i >= 0; i--)); do order+=("${modes[i]}"); done
     fi
-    for w in 0 1 2; do
+    for w in 0 1 2 3; do
         for m in "${order[@]}"; do run $w "$m" $r; done
     done
 done
 
 printf '%-20s %-10s %9s %7s %9s %9s %7s %9s  %s\n' workload mode wall_s ratio overhead cpu_s ratio overhead note
-for w in 2 0 1; do
+for w in 2 0 1 3; do
     declare -A W=() C=()
     for m in "${modes[@]}"; do
         W[$m]=$(awk '{ print $1 }' "$tmp/$w-$m.t" | median)
