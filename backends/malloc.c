@@ -545,18 +545,22 @@ static void mb_detach(void)
  * held: milliseconds on a fragmented heap, while the program's malloc
  * waits (bench/preload.sh's churn spent 6 % of its CPU there at one call
  * per 100 ms).  So it is called again only once STATS_BUDGET times the
- * (monotonic) duration of its last call has passed, which keeps it under
- * ~1 % of the time; in between, read_stats returns its last figures (sys,
- * from /proc/self/statm, is read every time). */
+ * CPU time of its last call (this thread's, so that being descheduled
+ * does not count) has passed, and at the latest after STATS_MAX_NS: about
+ * 1 % of the time at most, unless one call takes over 10 ms.  In between,
+ * read_stats returns its last figures (sys, from /proc/self/statm, is
+ * read every time). */
 #define STATS_BUDGET 100
+#define STATS_MAX_NS 1000000000
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mallinfo2 stats_mi;
 static int64_t stats_next_ns;    /* CLOCK_MONOTONIC: when mallinfo2 may run again */
 
-static int64_t mono_ns(void)
+static int64_t clock_ns(clockid_t c)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (clock_gettime(c, &ts) != 0)
+        return 0;
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
@@ -564,11 +568,12 @@ static int mb_read_stats(gct_backend_stats *out)
 {
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&stats_lock);
-    int64_t t0 = mono_ns();
-    if (t0 >= stats_next_ns) {
+    int64_t now = clock_ns(CLOCK_MONOTONIC);
+    if (now >= stats_next_ns) {
+        int64_t c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
         stats_mi = mallinfo2();
-        int64_t t1 = mono_ns();
-        stats_next_ns = t1 + (t1 - t0) * STATS_BUDGET;
+        int64_t wait = (clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0) * STATS_BUDGET;
+        stats_next_ns = now + (wait < 0 ? 0 : wait > STATS_MAX_NS ? STATS_MAX_NS : wait);
     }
     struct mallinfo2 mi = stats_mi;
     pthread_mutex_unlock(&stats_lock);
