@@ -161,7 +161,7 @@ for ((r = 0; r < reps; r++)); do
     done
 done
 
-printf '%-20s %-10s %9s %7s %9s %9s %7s %9s  %s\n' workload mode wall_s ratio overhead cpu_s ratio overhead note
+printf '%-24s %-10s %9s %7s %9s %9s %7s %9s  %s\n' workload mode wall_s ratio overhead cpu_s ratio overhead note
 for w in 2 0 1 3; do
     declare -A W=() C=()
     for m in "${modes[@]}"; do
@@ -175,23 +175,23 @@ for w in 2 0 1 3; do
                           print "samples/run " s " (backend " be ")" }' "$tmp/$w-samples")
         fi
         awk -v w="${workloads[w]}" -v m="$m" -v pw="${W[plain]}" -v pc="${C[plain]}" -v mw="${W[$m]}" -v mc="${C[$m]}" -v note="$note" \
-            'BEGIN { printf "%-20s %-10s %9.3f %7.3f %+8.1f%% %9.3f %7.3f %+8.1f%%  %s\n",
+            'BEGIN { printf "%-24s %-10s %9.3f %7.3f %+8.1f%% %9.3f %7.3f %+8.1f%%  %s\n",
                      (m == "plain" ? w : ""), m, mw, mw / pw, 100 * (mw / pw - 1), mc, mc / pc, 100 * (mc / pc - 1), note }'
     done
     if [ $w = 2 ]; then
         fixw=$(awk -v a="${W[recording]}" -v b="${W[plain]}" 'BEGIN { print a - b }')
         fixc=$(awk -v a="${C[recording]}" -v b="${C[plain]}" 'BEGIN { print a - b }')
-        printf '%-20s fixed cost of a recording: %+.3f s wall, %+.3f s cpu (recording - plain)\n' "" "$fixw" "$fixc"
+        printf '%-24s fixed cost of a recording: %+.3f s wall, %+.3f s cpu (recording - plain)\n' "" "$fixw" "$fixc"
     else
         awk -v pw="${W[plain]}" -v pc="${C[plain]}" -v rw="${W[recording]}" -v rc="${C[recording]}" -v fw="$fixw" -v fc="$fixc" \
-            'BEGIN { printf "%-20s recording net of the fixed cost: %+.1f%% wall, %+.1f%% cpu\n", "",
+            'BEGIN { printf "%-24s recording net of the fixed cost: %+.1f%% wall, %+.1f%% cpu\n", "",
                      100 * (rw - fw - pw) / pw, 100 * (rc - fc - pc) / pc }'
     fi
     if [ $do_ht = 1 ] && [ $w != 2 ]; then
         awk -v pw="${W[plain]}" -v pc="${C[plain]}" -v rw="${W[recording]}" -v rc="${C[recording]}" \
             -v hw="${W[heaptrack]}" -v hc="${C[heaptrack]}" '
             function r(h, g) { return g > 0 ? sprintf("%.0fx", h / g) : "inf (gctune overhead within noise, <= 0)" }
-            BEGIN { printf "%-20s heaptrack overhead / gctune overhead: wall %s, cpu %s\n", "",
+            BEGIN { printf "%-24s heaptrack overhead / gctune overhead: wall %s, cpu %s\n", "",
                     r(hw - pw, rw - pw), r(hc - pc, rc - pc) }'
     fi
     unset W C
@@ -203,7 +203,7 @@ if [ $do_cg = 1 ]; then
     [ -x "$ldso" ] || ldso=/lib64/ld-linux-x86-64.so.2
     echo "== instructions, all threads (valgrind --tool=callgrind $ldso [--preload LIB] PROGRAM)"
     echo "   calls: to malloc, free, calloc, realloc (recording run); idle/call, rec/call: instructions in backends/malloc.c per call"
-    printf '%-20s %12s %12s %9s %12s %9s %8s %9s %9s\n' workload plain_Ir idle_Ir overhead rec_Ir overhead calls idle/call rec/call
+    printf '%-24s %12s %12s %9s %12s %9s %8s %9s %9s\n' workload plain_Ir idle_Ir overhead rec_Ir overhead calls idle/call rec/call
     # cg W MODE : prints the total Ir; leaves the profile in $tmp/cg-W-MODE
     cg() {
         local w=$1 mode=$2 out=$tmp/cg-$1-$2 args pre=() envs=()
@@ -235,7 +235,7 @@ if [ $do_cg = 1 ]; then
         read -r si ni <<<"$(selfmc "$tmp/cg-$w-idle")"
         read -r sc nc <<<"$(selfmc "$tmp/cg-$w-recording")"
         awk -v w="${workloads[w]}" -v p="$p" -v i="$i" -v c="$c" -v si="$si" -v ni="$ni" -v sc="$sc" -v nc="$nc" 'BEGIN {
-            printf "%-20s %11.1fM %11.1fM %+8.2f%% %11.1fM %+8.2f%% %7.2fM %9.1f %9.1f\n",
+            printf "%-24s %11.1fM %11.1fM %+8.2f%% %11.1fM %+8.2f%% %7.2fM %9.1f %9.1f\n",
                    w, p / 1e6, i / 1e6, 100 * (i / p - 1), c / 1e6, 100 * (c / p - 1),
                    nc / 1e6, ni ? si / ni : 0, nc ? sc / nc : 0 }'
     done
