@@ -23,11 +23,11 @@
  * from an exponential with mean `rate` (1 = every allocation, 0 = off);
  * the allocation that brings it to <= 0 is sampled with ret =
  * __builtin_return_address(0) of the interposed function.  A failed
- * allocation does not count (its bytes are given back to the countdown).  Never sampled:
- * allocations made while this thread is already inside the sampling path
- * (in_backend: the unwinder and the sink allocate), and allocations of the
- * profiler's own threads (gctp_is_profiler_thread: the writer's SQLite,
- * the symbolizer).
+ * allocation does not count (its bytes are given back to the countdown).
+ * Never sampled: allocations made while this thread is already inside the
+ * sampling path (in_backend: the unwinder and the sink allocate), and
+ * allocations of the profiler's own threads (gctp_is_profiler_thread:
+ * the writer's SQLite, the symbolizer).
  *
  * Sampled set: NSTRIPE stripes, each an open-addressing table (linear
  * probing, backward-shift deletion) in mmap'd memory under its own mutex,
