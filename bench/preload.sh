@@ -53,9 +53,10 @@
 #                         [--no-callgrind] [--no-heaptrack] [--no-make]
 #   (make bench-preload BENCH_ARGS="--quick" runs it from the build tree;
 #   without --no-make it first builds what it needs in DIR)
-#   --quick   smaller sizes (churn -l 16 -a 10, binary-trees 14), for a
-#             smoke test; the fixed cost of a recording (creating the
-#             database, loading symbols) weighs more on short runs
+#   --quick   smaller sizes (churn -l 16 -a 10, binary-trees 14, alloc_churn
+#             100000 steps), for a smoke test; the fixed cost of a
+#             recording (creating the database, loading symbols) weighs
+#             more on short runs
 # Exit 0 when the measurements ran.  Machine noise is large (2 shared
 # cores): compare ratios from the same run only.  Never judges a time.
 set -u
