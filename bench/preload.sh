@@ -71,7 +71,7 @@ while [ $# -gt 0 ]; do
     --no-callgrind) do_cg=0 ;;
     --no-heaptrack) do_ht=0 ;;
     --no-make) do_make=0 ;;
-    -h|--help) sed -n '2,60p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,61p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/preload.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
