@@ -3,26 +3,38 @@
  *
  * Owns: the interposed allocation functions (malloc, calloc, realloc,
  * free, posix_memalign, aligned_alloc, memalign, valloc, pvalloc,
- * reallocarray, malloc_usable_size), each thread's sampling countdown, and
- * the set of sampled blocks (address -> the profiler's token).
+ * reallocarray, malloc_usable_size), each thread's sampling countdown,
+ * the set of sampled blocks (address -> the profiler's token), and the heap
+ * statistics (read_stats: mallinfo2, rate-limited, see mb_read_stats).
  *
  * Forwarding: to glibc's __libc_* entry points (no dlsym on the allocation
- * path; malloc_usable_size is found with dlsym(RTLD_NEXT) once).
+ * path; malloc_usable_size is found with dlsym(RTLD_NEXT) once), called
+ * through the GOT (noplt), never a PLT stub.
+ *
+ * Fast paths (bench/preload.sh measures them): malloc and calloc decide
+ * before allocating (pass(): `enabled`, then the countdown and the
+ * generation, all in thread-local storage of the initial-exec model) and,
+ * when no sample is due, tail-call glibc with no stack frame of their own;
+ * free tail-calls glibc unless the block may be sampled (`live` and the
+ * filter, below); realloc goes straight to glibc while nothing is recorded
+ * and nothing is in the set.  Everything else is in noinline functions.
  *
  * Sampling: as libgc (libgc/profile.c), drawn with backends/sample.h:
  * each thread's countdown is drawn from an exponential with mean `rate`
  * (1 = every allocation, 0 = off);
  * the allocation that brings it to <= 0 is sampled with ret =
- * __builtin_return_address(0) of the interposed function.  Never sampled:
- * allocations made while this thread is already inside the sampling path
- * (in_backend: the unwinder and the sink allocate), and allocations of the
- * profiler's own threads (gctp_is_profiler_thread: the writer's SQLite,
- * the symbolizer).
+ * __builtin_return_address(0) of the interposed function.  A failed
+ * allocation does not count (its bytes are given back to the countdown).
+ * Never sampled: allocations made while this thread is already inside the
+ * sampling path (in_backend: the unwinder and the sink allocate), and
+ * allocations of the profiler's own threads (gctp_is_profiler_thread:
+ * the writer's SQLite, the symbolizer).
  *
  * Sampled set: NSTRIPE stripes, each an open-addressing table (linear
  * probing, backward-shift deletion) in mmap'd memory under its own mutex,
- * plus `filter`, an array of counters indexed by another part of the
- * address hash: filter[f(p)] = number of entries whose address maps to it.
+ * plus `filter`, an array of counters indexed by a second, cheaper hash of
+ * the address (one multiply, filter_of): filter[filter_of(p)] = number of
+ * entries whose address maps to it.
  * free() of a block whose counter is 0 (nearly all of them) takes no lock;
  * while the set is empty (`live` == 0: not recording, rate 0) free does
  * not even read the filter.
@@ -50,15 +62,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-extern void *__libc_memalign(size_t, size_t);
-extern void *__libc_valloc(size_t);
-extern void *__libc_pvalloc(size_t);
+/* noplt: called through the GOT, without a PLT stub (GCC, x86). */
+#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(__i386__))
+#define NOPLT __attribute__((noplt))
+#else
+#define NOPLT
+#endif
+extern void *__libc_malloc(size_t) NOPLT;
+extern void *__libc_calloc(size_t, size_t) NOPLT;
+extern void *__libc_realloc(void *, size_t) NOPLT;
+extern void __libc_free(void *) NOPLT;
+extern void *__libc_memalign(size_t, size_t) NOPLT;
+extern void *__libc_valloc(size_t) NOPLT;
+extern void *__libc_pvalloc(size_t) NOPLT;
 
 #define TLS __thread __attribute__((tls_model("initial-exec")))
 #define EXPORT __attribute__((visibility("default")))
@@ -106,8 +125,13 @@ static inline uint64_t hash_addr(uintptr_t p)
     return x;
 }
 #define STRIPE_OF(h) ((h) & (NSTRIPE - 1))
-#define FILTER_OF(h) (((h) >> 40) & ((1u << FILTER_BITS) - 1))
 #define SLOT_OF(h, mask) (((h) >> 6) & (mask))
+/* The filter's index: Fibonacci hashing of the address (one multiply, the
+ * top bits), cheap enough for every free while something is recorded. */
+static inline size_t filter_of(uintptr_t p)
+{
+    return (size_t)((((uint64_t)p >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - FILTER_BITS));
+}
 
 static void *map_table(size_t cap)
 {
@@ -190,29 +214,36 @@ static void set_add(void *obj, uint64_t token, uint64_t g)
     pthread_mutex_lock(&s->lock);
     if (stripe_insert(s, p, h, token, g) == 0) {
         __atomic_add_fetch(&live, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&filter[FILTER_OF(h)], 1, __ATOMIC_RELEASE);
+        __atomic_add_fetch(&filter[filter_of(p)], 1, __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&s->lock);
+}
+
+/* 0 when obj is certainly not in the set: nothing is (`live` == 0), or its
+ * filter counter is 0.  The insertion happened before the allocation
+ * returned, and the block reached this thread after that: a nonzero count
+ * is visible. */
+static inline int may_be_sampled(void *obj)
+{
+    if (__builtin_expect(__atomic_load_n(&live, __ATOMIC_RELAXED) == 0, 1))
+        return 0;
+    return __atomic_load_n(&filter[filter_of((uintptr_t)obj)], __ATOMIC_ACQUIRE) != 0;
 }
 
 /* Takes obj out of the set if it is there; returns its token (0 if not
  * sampled or of an older recording). */
 static inline uint64_t set_take(void *obj, uint64_t *gout)
 {
-    /* The insertion happened before the allocation returned, and the
-     * block reached this thread after that: a nonzero count is visible. */
-    if (__builtin_expect(__atomic_load_n(&live, __ATOMIC_RELAXED) == 0, 1))
+    if (__builtin_expect(!may_be_sampled(obj), 1))
         return 0;
     uintptr_t p = (uintptr_t)obj;
     uint64_t h = hash_addr(p);
-    if (__builtin_expect(__atomic_load_n(&filter[FILTER_OF(h)], __ATOMIC_ACQUIRE) == 0, 1))
-        return 0;
     struct stripe *s = &stripes[STRIPE_OF(h)];
     struct entry e;
     pthread_mutex_lock(&s->lock);
     int found = stripe_remove(s, p, h, &e);
     if (found) {
-        __atomic_sub_fetch(&filter[FILTER_OF(h)], 1, __ATOMIC_RELEASE);
+        __atomic_sub_fetch(&filter[filter_of(p)], 1, __ATOMIC_RELEASE);
         __atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&s->lock);
@@ -249,14 +280,34 @@ static __attribute__((noinline)) void sample_slow(void *obj, size_t n, uintptr_t
     in_backend = 0;
 }
 
+/* The fast path of every allocation of n bytes, taken before or after
+ * allocating: 1 when no sample is due (sampling off, or the countdown has
+ * not run out in this thread's current recording).  Takes n off the
+ * countdown while sampling is on. */
+static inline int pass(size_t n)
+{
+    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
+        return 1;
+    return __builtin_expect((countdown -= (int64_t)n) > 0, 1) &&
+           __builtin_expect(tgen == __atomic_load_n(&gen, __ATOMIC_RELAXED), 1);
+}
+
+/* After pass(n) said no: obj is the allocation (NULL: it failed, and its
+ * bytes go back to the countdown). */
+static inline void sample_due(void *obj, size_t n, uintptr_t ret)
+{
+    if (!obj) {
+        countdown += (int64_t)n;
+        return;
+    }
+    sample_slow(obj, n, ret);
+}
+
+/* For the allocation functions that account after allocating. */
 static inline void account(void *obj, size_t n, uintptr_t ret)
 {
-    if (!obj || !__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
-        return;
-    if (__builtin_expect((countdown -= (int64_t)n) > 0, 1) &&
-        __builtin_expect(tgen == __atomic_load_n(&gen, __ATOMIC_RELAXED), 1))
-        return;
-    sample_slow(obj, n, ret);
+    if (obj && !pass(n))
+        sample_slow(obj, n, ret);
 }
 
 /* Before obj goes back to glibc. */
@@ -279,25 +330,49 @@ static inline void forget(void *obj)
 
 /* ---- the interposed functions ---- */
 
-EXPORT void *malloc(size_t n)
+static __attribute__((noinline)) void *malloc_slow(size_t n, uintptr_t ret)
 {
     void *p = __libc_malloc(n);
-    account(p, n, (uintptr_t)__builtin_return_address(0));
+    sample_due(p, n, ret);
     return p;
 }
 
-EXPORT void free(void *p)
+EXPORT void *malloc(size_t n)
+{
+    if (__builtin_expect(pass(n), 1))
+        return __libc_malloc(n);
+    return malloc_slow(n, (uintptr_t)__builtin_return_address(0));
+}
+
+static __attribute__((noinline)) void free_slow(void *p)
 {
     forget(p);
     __libc_free(p);
 }
 
-EXPORT void *calloc(size_t a, size_t b)
+EXPORT void free(void *p)
+{
+    if (__builtin_expect(p != NULL && may_be_sampled(p), 0)) {
+        free_slow(p);
+        return;
+    }
+    __libc_free(p);
+}
+
+static __attribute__((noinline)) void *calloc_slow(size_t a, size_t b, size_t n, uintptr_t ret)
 {
     void *p = __libc_calloc(a, b);
-    if (p)
-        account(p, a * b, (uintptr_t)__builtin_return_address(0));
+    sample_due(p, n, ret);
     return p;
+}
+
+EXPORT void *calloc(size_t a, size_t b)
+{
+    size_t n;
+    /* an overflowing request fails in glibc and counts for nothing */
+    if (__builtin_expect(__builtin_mul_overflow(a, b, &n), 0) || __builtin_expect(pass(n), 1))
+        return __libc_calloc(a, b);
+    return calloc_slow(a, b, n, (uintptr_t)__builtin_return_address(0));
 }
 
 static inline void *do_realloc(void *old, size_t n, uintptr_t ret)
@@ -333,9 +408,18 @@ static inline void *do_realloc(void *old, size_t n, uintptr_t ret)
     return p;
 }
 
+static __attribute__((noinline)) void *realloc_slow(void *old, size_t n, uintptr_t ret)
+{
+    return do_realloc(old, n, ret);
+}
+
 EXPORT void *realloc(void *old, size_t n)
 {
-    return do_realloc(old, n, (uintptr_t)__builtin_return_address(0));
+    /* not recording and nothing in the set: glibc alone */
+    if (__builtin_expect(!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE) &&
+                         __atomic_load_n(&live, __ATOMIC_RELAXED) == 0, 1))
+        return __libc_realloc(old, n);
+    return realloc_slow(old, n, (uintptr_t)__builtin_return_address(0));
 }
 
 EXPORT void *reallocarray(void *old, size_t a, size_t b)
@@ -433,10 +517,42 @@ static void mb_detach(void)
     pthread_mutex_unlock(&attach_lock);
 }
 
+/* mallinfo2 walks every free chunk of every arena with the arena's lock
+ * held: milliseconds on a fragmented heap, while the program's malloc
+ * waits (bench/preload.sh's churn spent 6 % of its CPU there at one call
+ * per 100 ms).  So it is called again only once STATS_BUDGET times the
+ * CPU time of its last call (this thread's, so that being descheduled
+ * does not count) has passed, and at the latest after STATS_MAX_NS: about
+ * 1 % of the time at most, unless one call takes over 10 ms.  In between,
+ * read_stats returns its last figures (sys, from /proc/self/statm, is
+ * read every time). */
+#define STATS_BUDGET 100
+#define STATS_MAX_NS 1000000000
+static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct mallinfo2 stats_mi;
+static int64_t stats_next_ns;    /* CLOCK_MONOTONIC: when mallinfo2 may run again */
+
+static int64_t clock_ns(clockid_t c)
+{
+    struct timespec ts;
+    if (clock_gettime(c, &ts) != 0)
+        return 0;
+    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
 static int mb_read_stats(gct_backend_stats *out)
 {
     memset(out, 0, sizeof *out);
-    struct mallinfo2 mi = mallinfo2();
+    pthread_mutex_lock(&stats_lock);
+    int64_t now = clock_ns(CLOCK_MONOTONIC);
+    if (now >= stats_next_ns) {
+        int64_t c0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
+        stats_mi = mallinfo2();
+        int64_t wait = (clock_ns(CLOCK_THREAD_CPUTIME_ID) - c0) * STATS_BUDGET;
+        stats_next_ns = now + (wait < 0 ? 0 : wait > STATS_MAX_NS ? STATS_MAX_NS : wait);
+    }
+    struct mallinfo2 mi = stats_mi;
+    pthread_mutex_unlock(&stats_lock);
     out->heap_alloc = mi.uordblks + mi.hblkhd;
     out->heap_inuse = mi.uordblks + mi.hblkhd;
     out->heap_sys = mi.arena + mi.hblkhd;
@@ -498,6 +614,8 @@ static void fork_child(void)
     memset(filter, 0, sizeof filter);
     live = 0;
     pthread_mutex_init(&attach_lock, NULL);
+    pthread_mutex_init(&stats_lock, NULL);
+    stats_next_ns = 0;
 }
 
 /* Before the profiler's constructor (default priority), which starts the

@@ -208,3 +208,11 @@ EXTRA_DIST += bench/profiler.sh
 bench-profiler: bench-build bench/prof_cost$(EXEEXT)
 	$(srcdir)/bench/profiler.sh --builddir $(top_builddir) $(BENCH_ARGS)
 .PHONY: bench-profiler
+
+# The malloc backend (libgctune-preload.so) against plain runs and heaptrack
+# (bench/preload.sh): make bench-preload BENCH_ARGS="--quick --reps 3"
+EXTRA_DIST += bench/preload.sh
+bench-preload: libgctune-preload.la bench/churn_glibc$(EXEEXT) bench/binary_trees_glibc$(EXEEXT) \
+		bench/alloc_churn_glibc$(EXEEXT)
+	$(srcdir)/bench/preload.sh --no-make --builddir $(top_builddir) $(BENCH_ARGS)
+.PHONY: bench-preload
