@@ -11,9 +11,10 @@
  * GOMEMLIMIT line is exactly the predicted setting; text and --json carry
  * the same figures.  Option values are parsed with the syntax of the
  * tuner's environment knobs (GCTUNE_MAX_PAUSE, GCTUNE_MAX_GC_CPU,
- * GCTUNE_MEMORY; include/gctune/tuner.h), re-implemented here as static
- * helpers because the gctune command does not link the runtime.
+ * GCTUNE_MEMORY): gct_tuner_parse_* of tuner/parse.c, which
+ * libgctune_model.la carries so that the command need not link the runtime.
  */
+#include "gctune/tuner.h"
 #include "reports/cli.h"
 #include "reports/json.h"
 #include "tuner/model.h"
@@ -28,77 +29,7 @@
 #define MAX_LIST 32
 #define DEFAULT_MAX_GC_CPU 0.05   /* GCT_TUNER_DEFAULT_MAX_GC_CPU */
 
-/* ---- option values: the tuner's environment syntax ---- */
-
-/* "5ms", "500us", "0.2s", "100ns", a bare number = ms. */
-static int parse_duration(const char *s, int64_t *out_ns)
-{
-    if (!s || !*s)
-        return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !(v >= 0) || !isfinite(v))
-        return -1;
-    double mul;
-    if (!*end || !strcmp(end, "ms"))
-        mul = 1e6;
-    else if (!strcmp(end, "ns"))
-        mul = 1;
-    else if (!strcmp(end, "us") || !strcmp(end, "\xc2\xb5s"))
-        mul = 1e3;
-    else if (!strcmp(end, "s"))
-        mul = 1e9;
-    else
-        return -1;
-    if (v * mul > 9e18)
-        return -1;
-    *out_ns = (int64_t)llround(v * mul);
-    return 0;
-}
-
-/* "5", "5%", "0.5%" -> 0.05, 0.005; 0 < p <= 100. */
-static int parse_percent(const char *s, double *out)
-{
-    if (!s || !*s)
-        return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || (*end && strcmp(end, "%") != 0) || !(v > 0) || v > 100)
-        return -1;
-    *out = v / 100.0;
-    return 0;
-}
-
-/* An integer with an optional B, K/KiB, M/MiB, G/GiB, T/TiB suffix. */
-static int parse_bytes(const char *s, int64_t *out)
-{
-    if (!s || !*s || *s < '0' || *s > '9')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return -1;
-    uint64_t mul;
-    if (!*end || !strcmp(end, "B"))
-        mul = 1;
-    else if (!strcmp(end, "K") || !strcmp(end, "KiB"))
-        mul = 1ull << 10;
-    else if (!strcmp(end, "M") || !strcmp(end, "MiB"))
-        mul = 1ull << 20;
-    else if (!strcmp(end, "G") || !strcmp(end, "GiB"))
-        mul = 1ull << 30;
-    else if (!strcmp(end, "T") || !strcmp(end, "TiB"))
-        mul = 1ull << 40;
-    else
-        return -1;
-    if (v > (uint64_t)INT64_MAX / mul)
-        return -1;
-    *out = (int64_t)(v * mul);
-    return 0;
-}
+/* ---- option values ---- */
 
 /* "50,100,off": GOGC values 1..100000 or off (-1).  Returns the count or -1. */
 static int parse_gogc_list(const char *s, int *out)
@@ -143,7 +74,7 @@ static int parse_limit_list(const char *s, int64_t *out)
             return -1;
         memcpy(item, p, len);
         item[len] = 0;
-        if (parse_bytes(item, &v) != 0 || v < (int64_t)(4 * MiB))
+        if (gct_tuner_parse_bytes(item, &v) != 0 || v < (int64_t)(4 * MiB))
             return -1;
         out[n++] = (int64_t)(v / (int64_t)MiB) * (int64_t)MiB;
         if (!e)
@@ -239,15 +170,15 @@ int cmd_recommend(int argc, char **argv)
     while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
         switch (c) {
         case 'p':
-            if (parse_duration(optarg, &goals.max_pause_ns) != 0)
+            if (gct_tuner_parse_duration(optarg, &goals.max_pause_ns) != 0)
                 return cli_usage(cmd, "--max-pause: '%s' is not a duration (like 5ms, 500us, 0.2s)", optarg);
             break;
         case 'c':
-            if (parse_percent(optarg, &goals.max_gc_cpu) != 0)
+            if (gct_tuner_parse_percent(optarg, &goals.max_gc_cpu) != 0)
                 return cli_usage(cmd, "--max-gc-cpu: '%s' is not a percentage in (0, 100] (like 5 or 5%%)", optarg);
             break;
         case 'm':
-            if (parse_bytes(optarg, &goals.memory) != 0 || goals.memory <= 0)
+            if (gct_tuner_parse_bytes(optarg, &goals.memory) != 0 || goals.memory <= 0)
                 return cli_usage(cmd, "--memory: '%s' is not a positive byte count (like 512MiB)", optarg);
             break;
         case 'g':

@@ -30,6 +30,7 @@ libgctune_tuner_la_SOURCES = \
 	tuner/controller.h \
 	tuner/controller.c \
 	tuner/cgroup.c \
+	tuner/parse.c \
 	tuner/tuner.c
 libgctune_tuner_la_CPPFLAGS = $(TUNER_CPPFLAGS)
 libgctune_tuner_la_LIBADD = -lm
@@ -37,7 +38,7 @@ libgctune_tuner_la_LIBADD = -lm
 gctuneinclude_HEADERS += include/gctune/tuner.h
 
 noinst_LTLIBRARIES += libgctune_model.la
-libgctune_model_la_SOURCES = tuner/model.h tuner/model.c tuner/model_db.c
+libgctune_model_la_SOURCES = tuner/model.h tuner/model.c tuner/model_db.c tuner/parse.c
 libgctune_model_la_CPPFLAGS = $(TUNER_CPPFLAGS) -I$(top_srcdir)/store $(SQLITE3_CFLAGS)
 libgctune_model_la_LIBADD = -lm
 

@@ -1,5 +1,6 @@
 /* tuner/tuner.c - gct_tuner_start/stop: the controller thread, the GC
- * listener, the environment start (GCTUNE_TUNER) and the parsers.
+ * listener and the environment start (GCTUNE_TUNER; the goals' syntax is
+ * tuner/parse.c).
  *
  * Owns: the tuner's single instance (struct tuner T), its thread and its
  * eventfd.  The decisions are made by tuner/controller.c; this file only
@@ -107,75 +108,6 @@ static int64_t mono_ns(void)
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/* ---- parsers ---- */
-
-int gct_tuner_parse_duration(const char *s, int64_t *out_ns)
-{
-    if (!s || !*s)
-        return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || !(v >= 0) || !isfinite(v))
-        return -1;
-    double mul;
-    if (!*end || !strcmp(end, "ms"))
-        mul = 1e6;
-    else if (!strcmp(end, "ns"))
-        mul = 1;
-    else if (!strcmp(end, "us") || !strcmp(end, "\xc2\xb5s"))
-        mul = 1e3;
-    else if (!strcmp(end, "s"))
-        mul = 1e9;
-    else
-        return -1;
-    if (v * mul > 9e18)
-        return -1;
-    *out_ns = (int64_t)llround(v * mul);
-    return 0;
-}
-
-int gct_tuner_parse_percent(const char *s, double *out_fraction)
-{
-    if (!s || !*s)
-        return -1;
-    char *end;
-    errno = 0;
-    double v = strtod(s, &end);
-    if (errno || end == s || (*end && strcmp(end, "%") != 0) || !(v > 0) || v > 100)
-        return -1;
-    *out_fraction = v / 100.0;
-    return 0;
-}
-
-int gct_tuner_parse_bytes(const char *s, int64_t *out)
-{
-    if (!s || !*s || *s == '-')
-        return -1;
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s)
-        return -1;
-    uint64_t mul = 1;
-    if (!*end || !strcmp(end, "B"))
-        mul = 1;
-    else if (!strcmp(end, "K") || !strcmp(end, "KiB"))
-        mul = 1ull << 10;
-    else if (!strcmp(end, "M") || !strcmp(end, "MiB"))
-        mul = 1ull << 20;
-    else if (!strcmp(end, "G") || !strcmp(end, "GiB"))
-        mul = 1ull << 30;
-    else if (!strcmp(end, "T") || !strcmp(end, "TiB"))
-        mul = 1ull << 40;
-    else
-        return -1;
-    if (v > (uint64_t)INT64_MAX / mul)
-        return -1;
-    *out = (int64_t)(v * mul);
-    return 0;
 }
 
 /* ---- config ---- */
