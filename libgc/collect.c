@@ -262,6 +262,9 @@ GC_NOINLINE void gci_collect_body(int kind, uintptr_t stack_lo)
         gci_mark_run();
         gci_fin_mark_phase();
         marked = gci_mark_take_marked_bytes();
+#ifdef GC_TESTING
+        gci_test_apply_hide();   /* test_checkmark: simulate a missed object */
+#endif
         if (gci->gccheckmark)
             gci_checkmark_verify();
         uint64_t allocated = live_now > gci->mark_start_live ? live_now - gci->mark_start_live : 0;

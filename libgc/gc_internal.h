@@ -311,6 +311,14 @@ GC_HIDDEN int gci_mark_concurrent_idle(void);                  /* no work anywhe
 GC_HIDDEN void gci_mark_end_concurrent(void);
 GC_HIDDEN void gci_mark_assist(struct gthread *t, uint64_t bytes);
 GC_HIDDEN void gci_checkmark_verify(void);                     /* world stopped, after marking */
+#ifdef GC_TESTING
+/* Test-only: the next concurrent cycle clears obj's mark bit after its
+ * final drain (as if marking had missed it), before gccheckmark runs. */
+GC_HIDDEN void gci_test_hide_from_mark(void *obj);
+GC_HIDDEN void gci_test_apply_hide(void);                      /* world stopped */
+GC_HIDDEN uint64_t gci_test_checkmark_runs(void);              /* checkmark passes so far */
+GC_HIDDEN uint64_t gci_test_heap_verify_runs(void);            /* gci_heap_verify calls so far */
+#endif
 
 /* ---- mcache.c ---- */
 GC_HIDDEN void *gci_mcache_refill_alloc(struct mcache *c, unsigned spc) GC_NOINLINE;
@@ -318,6 +326,7 @@ GC_HIDDEN void gci_mcache_flush(struct mcache *c);        /* return spans, free 
 GC_HIDDEN void gci_mcache_flush_stats(struct mcache *c);  /* fold counters into globals */
 GC_HIDDEN void gci_mcache_free_small(struct mcache *c, struct span *s, uintptr_t p);
 GC_HIDDEN void gci_mcache_init(struct mcache *c);
+GC_HIDDEN void gci_assist_for(struct gthread *t, uint64_t bytes);   /* marking: pay scan debt */
 GC_HIDDEN void gci_free_to_span(struct span *s, uintptr_t p, uint32_t idx);
 
 /* Zeroes a reused slot.  Small objects (the common case) get inline word
