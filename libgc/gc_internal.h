@@ -444,6 +444,7 @@ GC_HIDDEN void gci_pacer_init(void);
 GC_HIDDEN void gci_pacer_end_cycle(uint64_t marked);
 GC_HIDDEN uint64_t gci_pacer_goal(uint64_t marked, int percent);
 GC_HIDDEN void gci_pacer_end_concurrent(uint64_t alloc_during_mark);
+GC_HIDDEN uint64_t gci_pacer_wait_goal(void);   /* concurrent: mutators wait past it */
 static inline int gci_should_trigger(void) {
     return gci_load_relaxed(&gci->heap_live) >= gci_load_relaxed(&gci->trigger);
 }

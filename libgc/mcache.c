@@ -55,8 +55,8 @@ static unsigned claim_word(struct span *s, uint32_t from)
  * proportion to what it claims: the work still expected this cycle over the
  * bytes left before the heap goal (Go's assistWorkPerByte).  Debts under
  * 64 KiB are carried to amortise the cost of taking a work buffer.  Past
- * the goal the thread also asks to wait for the cycle's end when it leaves
- * its critical section (gci_crit_exit_slow). */
+ * the GOGC goal the thread also asks to wait for the cycle's end when it
+ * leaves its critical section (gci_crit_exit_slow). */
 void gci_assist_for(struct gthread *t, uint64_t bytes)
 {
     uint64_t expected = gci_load_relaxed(&gci->mark_expected), done = gci_load_relaxed(&gci->mark_scanned);
@@ -67,8 +67,8 @@ void gci_assist_for(struct gthread *t, uint64_t bytes)
     t->assist_credit -= (int64_t)((double)bytes * per_byte);
     if (t->assist_credit < -(64 << 10))
         gci_mark_assist(t, (uint64_t)-t->assist_credit);
-    if (live >= goal)
-        t->pending.f.gc = 1;   /* past the goal: wait for the cycle (threads.c) */
+    if (live >= gci_pacer_wait_goal())
+        t->pending.f.gc = 1;   /* past the GOGC goal: wait for the cycle (threads.c) */
 }
 
 /* Gives the unused slots of the cached word back to the span's bitmap. */

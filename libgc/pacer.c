@@ -53,6 +53,15 @@ static void commit(void)
     gci_store(&gci->trigger, trigger);
 }
 
+/* Concurrent mode: the heap size past which an allocating thread waits for
+ * the running cycle (threads.c) - the GOGC goal, not the memory limit's
+ * (with a live heap over the limit every allocation would wait; the GC CPU
+ * limiter governs that case). */
+uint64_t gci_pacer_wait_goal(void)
+{
+    return gci_pacer_goal(gci_load_relaxed(&gci->heap_marked), gci_load_relaxed(&gci->gc_percent));
+}
+
 /* Bytes allocated during the last concurrent mark: the runway the next
  * trigger leaves (exponentially smoothed, weight 1/2). */
 void gci_pacer_end_concurrent(uint64_t alloc_during_mark)

@@ -191,7 +191,8 @@ static int lost_object_child(int use_barrier)
     gc_set_percent(-1);   /* only the cycle we start */
     /* Under GCTUNE_GCSTRESS a collection per allocation makes the 2M-cell
      * chain quadratic (hours); this child tests a barrier race, not stress,
-     * so its thread leaves stress mode (the graph test covers stress). */
+     * so this process leaves stress mode (the graph test covers stress). */
+    gci->stress_every = 0;
     if (gci_self)
         gci_self->stress_every = 0;
     build_chain();
