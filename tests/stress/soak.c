@@ -3,10 +3,15 @@
  * every cycle); checks that no reachable object is ever reclaimed and that
  * RSS stays within the pacer's heap goal.
  *
- * Usage: soak [--seconds N] [--threads N] [--slots N] [--quiet]
+ * Usage: soak [--seconds N] [--threads N] [--slots N] [--quiet] [--inject-miss]
  *   (defaults 10 s, 8 threads, 1024 slots; SOAK_SECONDS in the environment
  *   sets the default duration).  GCTUNE_CONCURRENT=1 etc. apply as usual.
  *   Exit 0 = pass, 1 = a check failed, 2 = bad usage.
+ *   --inject-miss (self-test of the checker; needs GCTUNE_CONCURRENT=1): after
+ *   the first second, with the mutators paused, hides a reachable node from
+ *   one concurrent cycle (gci_test_hide_from_mark) and checks the graph: the
+ *   run must fail with "live object reclaimed" (or, with gccheckmark=1,
+ *   abort in the checkmark pass).
  *
  * The graph: an array of `slots` root slots (in the gc heap, reached from a
  * global) each holding a node or NULL.  A node is gc_malloc'd with a random
@@ -382,27 +387,40 @@ struct sample {
 int main(int argc, char **argv)
 {
     unsigned long seconds = 10, v;
-    int quiet = 0;
+    int quiet = 0, inject = 0;
     const char *env = getenv("SOAK_SECONDS");
     if (env && parse_num("SOAK_SECONDS", env, 1, 86400, &seconds) != 0)
         return 2;
     for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--seconds") && parse_num("--seconds", argv[i + 1], 1, 86400, &seconds) == 0) {
-            i++;
-        } else if (!strcmp(argv[i], "--threads") && parse_num("--threads", argv[i + 1], 1, 256, &v) == 0) {
+        if (!strcmp(argv[i], "--seconds")) {
+            if (parse_num("--seconds", argv[++i], 1, 86400, &seconds) != 0)
+                return 2;
+        } else if (!strcmp(argv[i], "--threads")) {
+            if (parse_num("--threads", argv[++i], 1, 256, &v) != 0)
+                return 2;
             nthreads = (unsigned)v;
-            i++;
-        } else if (!strcmp(argv[i], "--slots") && parse_num("--slots", argv[i + 1], 1, 1u << 20, &v) == 0) {
+        } else if (!strcmp(argv[i], "--slots")) {
+            if (parse_num("--slots", argv[++i], 1, 1u << 20, &v) != 0)
+                return 2;
             nslots = (unsigned)v;
-            i++;
         } else if (!strcmp(argv[i], "--quiet")) {
             quiet = 1;
+        } else if (!strcmp(argv[i], "--inject-miss")) {
+            inject = 1;
         } else {
-            fprintf(stderr, "usage: soak [--seconds N] [--threads N] [--slots N] [--quiet]\n");
+            fprintf(stderr, "usage: soak [--seconds N] [--threads N] [--slots N] [--quiet] [--inject-miss]\n");
             return 2;
         }
     }
 
+    if (inject) {
+        gc_stats c;
+        gc_read_stats(&c);
+        if (!c.concurrent) {
+            fprintf(stderr, "soak: --inject-miss needs concurrent marking (GCTUNE_CONCURRENT=1)\n");
+            return 2;
+        }
+    }
     for (int i = 0; i < NSTRIPES; i++) {
         pthread_mutex_init(&slot_lock[i], NULL);
         pthread_mutex_init(&node_lock[i], NULL);
@@ -441,6 +459,18 @@ int main(int argc, char **argv)
         if (ns < MAX_SAMPLES)
             samples[ns++] = (struct sample){rss_bytes(), st.next_gc};
         pthread_rwlock_wrlock(&world_lock);
+        if (inject) {   /* self-test: a reachable node missed by marking must be caught */
+            inject = 0;
+            for (unsigned i = 0; i < nslots; i++)
+                if (slots[i].p) {
+                    printf("soak: hiding node %p (id %#llx, slot %u) from one cycle\n", (void *)slots[i].p,
+                           (unsigned long long)slots[i].id, i);
+                    fflush(stdout);
+                    gci_test_hide_from_mark(slots[i].p);
+                    break;
+                }
+            gc_collect();   /* concurrent; sweeps everything before returning */
+        }
         last_nodes = full_check(++checks, &last_bytes);
         pthread_rwlock_unlock(&world_lock);
         if (last_nodes > max_nodes)
