@@ -187,8 +187,9 @@ static void mark_concurrently(gc_cycle_info *info)
             break;
         else
             sched_yield();   /* an assist holds the last work: let it finish */
-        /* Fractional worker: stay at or below the utilisation target. */
-        while (util < 1.0 &&
+        /* Fractional worker: stay at or below the utilisation target,
+         * unless allocating threads wait for this cycle (threads.c). */
+        while (util < 1.0 && !gci_load_relaxed(&gci->alloc_waiters) &&
                (double)(gci_thread_cputime() - c0) > util * (double)(gci_nanotime() - t0) + 50000.0)
             usleep(100);
     }

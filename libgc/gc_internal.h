@@ -112,6 +112,7 @@ struct gcstate {
     pthread_mutex_t controller_lock;   /* never taken inside a critical section */
     pthread_cond_t controller_cond;
     int controller_request;            /* controller_lock */
+    uint32_t alloc_waiters;            /* atomic; threads waiting past the goal (threads.c) */
     uint64_t stress_every;             /* GCTUNE_GCSTRESS: collect every n allocations (0 = off) */
     int gctrace;                       /* GODEBUG=gctrace=1 */
     int gccheckmark;                   /* GODEBUG=gccheckmark=1 */

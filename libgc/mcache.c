@@ -55,7 +55,7 @@ static unsigned claim_word(struct span *s, uint32_t from)
  * proportion to what it claims: the work still expected this cycle over the
  * bytes left before the heap goal (Go's assistWorkPerByte).  Debts under
  * 64 KiB are carried to amortise the cost of taking a work buffer.  Past
- * the GOGC goal the thread also asks to wait for the cycle's end when it
+ * the heap goal the thread also asks to wait for the cycle's end when it
  * leaves its critical section (gci_crit_exit_slow). */
 void gci_assist_for(struct gthread *t, uint64_t bytes)
 {
@@ -68,7 +68,7 @@ void gci_assist_for(struct gthread *t, uint64_t bytes)
     if (t->assist_credit < -(64 << 10))
         gci_mark_assist(t, (uint64_t)-t->assist_credit);
     if (live >= gci_pacer_wait_goal())
-        t->pending.f.gc = 1;   /* past the GOGC goal: wait for the cycle (threads.c) */
+        t->pending.f.gc = 1;   /* past the goal: wait for the cycle (threads.c) */
 }
 
 /* Gives the unused slots of the cached word back to the span's bitmap. */
