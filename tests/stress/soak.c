@@ -530,7 +530,7 @@ int main(int argc, char **argv)
            creep_bound / 1048576.0);
     int ok = 1;
     if (ns < 2) {
-        fprintf(stderr, "soak: FAIL: only %zu memory samples; run at least 2 seconds\n", ns);
+        fprintf(stderr, "soak: FAIL: only %zu memory samples (one a second, at least 2 needed): run longer\n", ns);
         ok = 0;
     }
     if ((double)max_rss > bound) {
