@@ -187,8 +187,9 @@ static void mark_concurrently(gc_cycle_info *info)
             break;
         else
             sched_yield();   /* an assist holds the last work: let it finish */
-        /* Fractional worker: stay at or below the utilisation target. */
-        while (util < 1.0 &&
+        /* Fractional worker: stay at or below the utilisation target,
+         * unless allocating threads wait for this cycle (threads.c). */
+        while (util < 1.0 && !gci_load_relaxed(&gci->alloc_waiters) &&
                (double)(gci_thread_cputime() - c0) > util * (double)(gci_nanotime() - t0) + 50000.0)
             usleep(100);
     }
@@ -262,6 +263,9 @@ GC_NOINLINE void gci_collect_body(int kind, uintptr_t stack_lo)
         gci_mark_run();
         gci_fin_mark_phase();
         marked = gci_mark_take_marked_bytes();
+#ifdef GC_TESTING
+        gci_test_apply_hide();   /* test_checkmark: simulate a missed object */
+#endif
         if (gci->gccheckmark)
             gci_checkmark_verify();
         uint64_t allocated = live_now > gci->mark_start_live ? live_now - gci->mark_start_live : 0;

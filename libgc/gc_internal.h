@@ -113,6 +113,7 @@ struct gcstate {
     pthread_mutex_t controller_lock;   /* never taken inside a critical section */
     pthread_cond_t controller_cond;
     int controller_request;            /* controller_lock */
+    uint32_t alloc_waiters;            /* atomic; threads waiting past the goal (threads.c) */
     uint64_t stress_every;             /* GCTUNE_GCSTRESS: collect every n allocations (0 = off) */
     int gctrace;                       /* GODEBUG=gctrace=1 */
     int gccheckmark;                   /* GODEBUG=gccheckmark=1 */
@@ -310,6 +311,14 @@ GC_HIDDEN int gci_mark_concurrent_idle(void);                  /* no work anywhe
 GC_HIDDEN void gci_mark_end_concurrent(void);
 GC_HIDDEN void gci_mark_assist(struct gthread *t, uint64_t bytes);
 GC_HIDDEN void gci_checkmark_verify(void);                     /* world stopped, after marking */
+#ifdef GC_TESTING
+/* Test-only: the next concurrent cycle clears obj's mark bit after its
+ * final drain (as if marking had missed it), before gccheckmark runs. */
+GC_HIDDEN void gci_test_hide_from_mark(void *obj);
+GC_HIDDEN void gci_test_apply_hide(void);                      /* world stopped */
+GC_HIDDEN uint64_t gci_test_checkmark_runs(void);              /* checkmark passes so far */
+GC_HIDDEN uint64_t gci_test_heap_verify_runs(void);            /* gci_heap_verify calls so far */
+#endif
 
 /* ---- mcache.c ---- */
 GC_HIDDEN void *gci_mcache_refill_alloc(struct mcache *c, unsigned spc) GC_NOINLINE;
@@ -317,6 +326,7 @@ GC_HIDDEN void gci_mcache_flush(struct mcache *c);        /* return spans, free 
 GC_HIDDEN void gci_mcache_flush_stats(struct mcache *c);  /* fold counters into globals */
 GC_HIDDEN void gci_mcache_free_small(struct mcache *c, struct span *s, uintptr_t p);
 GC_HIDDEN void gci_mcache_init(struct mcache *c);
+GC_HIDDEN void gci_assist_for(struct gthread *t, uint64_t bytes);   /* marking: pay scan debt */
 GC_HIDDEN void gci_free_to_span(struct span *s, uintptr_t p, uint32_t idx);
 
 /* Zeroes a reused slot.  Small objects (the common case) get inline word
@@ -434,6 +444,7 @@ GC_HIDDEN void gci_pacer_init(void);
 GC_HIDDEN void gci_pacer_end_cycle(uint64_t marked);
 GC_HIDDEN uint64_t gci_pacer_goal(uint64_t marked, int percent);
 GC_HIDDEN void gci_pacer_end_concurrent(uint64_t alloc_during_mark);
+GC_HIDDEN uint64_t gci_pacer_wait_goal(void);   /* concurrent: mutators wait past it */
 static inline int gci_should_trigger(void) {
     return gci_load_relaxed(&gci->heap_live) >= gci_load_relaxed(&gci->trigger);
 }

@@ -632,8 +632,16 @@ uint64_t gci_heap_scavenged_total_pages(void)
 
 /* Checks the heap's invariant equations; fatal on a violation.  Call with
  * the world stopped or from a single thread.  Returns the free pages. */
+#ifdef GC_TESTING
+static uint64_t test_verify_runs;
+uint64_t gci_test_heap_verify_runs(void) { return __atomic_load_n(&test_verify_runs, __ATOMIC_ACQUIRE); }
+#endif
+
 uint64_t gci_heap_verify(void)
 {
+#ifdef GC_TESTING
+    __atomic_add_fetch(&test_verify_runs, 1, __ATOMIC_RELEASE);
+#endif
     pthread_mutex_lock(&gci->heap_lock);
     uint64_t inuse = 0, freep = 0, released = 0, n = gci_load(&gci->nallspans);
     for (uint64_t i = 0; i < n; i++) {

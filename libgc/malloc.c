@@ -112,7 +112,9 @@ void *gci_alloc_large(struct gthread *t, size_t n, int noscan)
     unsigned sw = (gci_load(&gci->sweepgen) / 2) % 2;
     gci_list_push(&gci->large[sw], s, (uint8_t)(LIST_LARGE0 + sw));
     pthread_mutex_unlock(&gci->large_lock);
-    if (!gci_marking && gci_should_trigger())
+    if (GC_UNLIKELY(gci_marking))
+        gci_assist_for(t, bytes);   /* large objects owe scan work too */
+    else if (gci_should_trigger())
         t->pending.f.gc = 1;
     return (void *)s->base;
 }

@@ -54,8 +54,10 @@ static unsigned claim_word(struct span *s, uint32_t from)
 /* During concurrent marking an allocating thread owes scan work in
  * proportion to what it claims: the work still expected this cycle over the
  * bytes left before the heap goal (Go's assistWorkPerByte).  Debts under
- * 64 KiB are carried to amortise the cost of taking a work buffer. */
-static void assist_for(struct gthread *t, uint64_t bytes)
+ * 64 KiB are carried to amortise the cost of taking a work buffer.  Past
+ * the heap goal the thread also asks to wait for the cycle's end when it
+ * leaves its critical section (gci_crit_exit_slow). */
+void gci_assist_for(struct gthread *t, uint64_t bytes)
 {
     uint64_t expected = gci_load_relaxed(&gci->mark_expected), done = gci_load_relaxed(&gci->mark_scanned);
     uint64_t goal = gci_load_relaxed(&gci->next_gc), live = gci_load_relaxed(&gci->heap_live);
@@ -65,6 +67,8 @@ static void assist_for(struct gthread *t, uint64_t bytes)
     t->assist_credit -= (int64_t)((double)bytes * per_byte);
     if (t->assist_credit < -(64 << 10))
         gci_mark_assist(t, (uint64_t)-t->assist_credit);
+    if (live >= gci_pacer_wait_goal())
+        t->pending.f.gc = 1;   /* past the goal: wait for the cycle (threads.c) */
 }
 
 /* Gives the unused slots of the cached word back to the span's bitmap. */
@@ -106,7 +110,7 @@ void *gci_mcache_refill_alloc(struct mcache *c, unsigned spc)
 take: {
         struct gthread *t = container_of(c, struct gthread, cache);
         if (GC_UNLIKELY(gci_marking))
-            assist_for(t, (uint64_t)claimed * s->elemsize);
+            gci_assist_for(t, (uint64_t)claimed * s->elemsize);
         else if (gci_should_trigger())
             t->pending.f.gc = 1;
     }

@@ -53,6 +53,19 @@ static void commit(void)
     gci_store(&gci->trigger, trigger);
 }
 
+/* Concurrent mode: the heap size past which an allocating thread waits for
+ * the running cycle (threads.c): the GOGC goal, or the memory limit's goal
+ * when lower and at least 1/8 above the marked heap.  Closer to (or over)
+ * the limit, waiting would turn into a cycle every few allocations; the GC
+ * CPU limiter governs that case, as in Go. */
+uint64_t gci_pacer_wait_goal(void)
+{
+    uint64_t marked = gci_load_relaxed(&gci->heap_marked);
+    uint64_t goal = gci_pacer_goal(marked, gci_load_relaxed(&gci->gc_percent));
+    uint64_t limit_goal = gci_memlimit_goal();
+    return limit_goal < goal && marked < limit_goal - limit_goal / 8 ? limit_goal : goal;
+}
+
 /* Bytes allocated during the last concurrent mark: the runway the next
  * trigger leaves (exponentially smoothed, weight 1/2). */
 void gci_pacer_end_concurrent(uint64_t alloc_during_mark)

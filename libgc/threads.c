@@ -125,10 +125,20 @@ void gci_crit_exit_slow(struct gthread *t)
     if (t->pending.f.gc) {
         int stress = t->pending.f.gc == 2;
         t->pending.f.gc = 0;
-        if (!stress && gci_load(&gci->concurrent))
-            gci_collect_async();   /* the controller runs it; this thread goes on */
-        else
+        /* Concurrent mode: the controller runs the cycle and this thread
+         * goes on, unless the heap has reached the heap goal: then it
+         * waits for the running cycle (or runs one), so allocation cannot
+         * outrun marking and sweep termination (cf. Go parking assists that
+         * cannot pay their debt). */
+        if (stress || !gci_load(&gci->concurrent)) {
             gci_collect(stress ? 1 : 0);
+        } else if (gci_load_relaxed(&gci->heap_live) < gci_pacer_wait_goal()) {
+            gci_collect_async();
+        } else {
+            gci_add(&gci->alloc_waiters, 1);   /* marking stops pacing itself (collect.c) */
+            gci_collect(0);
+            gci_sub(&gci->alloc_waiters, 1);
+        }
     }
 }
 
