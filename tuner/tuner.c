@@ -278,7 +278,7 @@ static void *tuner_main(void *arg)
              "\"gogc_min\":%d,\"gogc_max\":%d,\"interval_ms\":%u,\"backend\":\"%s\"}",
              T.policy, T.budget, T.cfg.max_pause_ns, T.cfg.max_gc_cpu, T.cfg.gogc_min, T.cfg.gogc_max,
              T.cfg.interval_ms, T.be->name);
-    int announced = 0;   /* the start row goes with the first step */
+    int announced = 0;   /* the start row is recorded (once) */
     /* Started from the environment with GCTUNE_PROFILE set: the profiler's
      * constructor may run after ours (same library, unspecified order), so
      * the first step, which records the start row and the notices, waits
@@ -291,6 +291,18 @@ static void *tuner_main(void *arg)
             if (ps.running || ps.failed || mono_ns() >= until || __atomic_load_n(&T.stop, __ATOMIC_ACQUIRE))
                 break;
             poll(NULL, 0, 1);
+        }
+    }
+    /* The profiler runs: the start row now, so that a program shorter than
+     * the first step (a quarter interval) still has it; otherwise it waits
+     * for the first step or the stop, where a profiler started later by the
+     * program can take it. */
+    {
+        gct_profiler_stats ps;
+        gct_profiler_get_stats(&ps);
+        if (ps.running) {
+            record("policy", INT64_MIN, INT64_MIN, start, json);
+            announced = 1;
         }
     }
 

@@ -482,7 +482,10 @@ static void test_memlimit_live_set_over_limit_completes(void **state)
                   (double)(st.limiter_engaged_ns - st0.limiter_engaged_ns) / 1e9, mib(gci_rss_bytes()));
     assert_true(wall < (uint64_t)120 * 1000000000u);
     if (st.concurrent && st.limiter_events == st0.limiter_events) {
-        assert_true(share < 0.55);   /* no death spiral without the limiter */
+        /* no death spiral without the limiter; gccheckmark (a debugging
+         * mode) re-marks the whole live set in every cycle, which doubles
+         * the marking CPU by design, so the bound doubles too */
+        assert_true(share < (gci->gccheckmark ? 1.10 : 0.55));
     } else {
         assert_true(st.limiter_events > st0.limiter_events);
         assert_true(st.limiter_engaged_ns > st0.limiter_engaged_ns);
