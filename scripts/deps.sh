@@ -25,6 +25,7 @@ GCTUNE_DEB_PACKAGES=(
     libjemalloc-dev   # bench peer
     libmimalloc-dev   # bench peer
     golang-go         # bench peer, gctrace import tests
+    clang             # make stress-fuzz (libFuzzer); make check does not need it
 )
 
 # Prints the packages of GCTUNE_DEB_PACKAGES that are not installed.
