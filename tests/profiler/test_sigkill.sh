@@ -1,10 +1,12 @@
 #!/bin/sh
 # test_sigkill.sh - a profiled program killed with SIGKILL at a random
 # moment leaves a database that opens: for each backend (libgc through
-# GCTUNE_PROFILE, malloc through LD_PRELOAD=libgctune-preload.so), CRASH_RUNS
-# runs (default 10; `make stress-crash`: 100) of tests/profiler/crash_prog*
+# GCTUNE_PROFILE, malloc through LD_PRELOAD=libgctune-preload.so), its share
+# of CRASH_RUNS runs (default 10 in all, 5 per backend; `make stress-crash`:
+# 100) of tests/profiler/crash_prog*
 # each killed by `kill -9` a random 20..800 ms after the profiler created
-# its database (the file appeared), then:
+# its database (the file appeared), plus 2 per backend killed 2..80 ms
+# after their start (no database, or a whole one), then:
 #   sqlite3 DB 'PRAGMA integrity_check'  prints ok
 #   gctune analyze DB                    exits 0
 #   gctune analyze --json DB             exits 0 and prints valid JSON
@@ -26,11 +28,14 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/gctune-sigkill.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 case $runs in ''|*[!0-9]*) echo "FAIL: CRASH_RUNS=$runs is not a count"; exit 1 ;; esac
 case $seed in ''|*[!0-9]*) echo "FAIL: CRASH_SEED=$seed is not a number"; exit 1 ;; esac
-echo "# CRASH_SEED=$seed CRASH_RUNS=$runs"
+nb=$(echo $backends | wc -w)
+[ "$nb" -gt 0 ] || { echo "FAIL: CRASH_BACKENDS is empty"; exit 1; }
+per=$(( (runs + nb - 1) / nb ))   # runs per backend
+echo "# CRASH_SEED=$seed CRASH_RUNS=$runs: $per per backend ($backends)"
 
 # The delays in ms, one per line, from the seed (Park-Miller, in awk's
 # doubles: exact below 2^53; the first outputs are skipped).
-awk -v seed="$seed" -v n=$((runs * 2)) 'BEGIN {
+awk -v seed="$seed" -v n=$(((per + 2) * nb)) 'BEGIN {
     x = seed % 2147483646 + 1
     for (i = -8; i < n; i++) { x = (x * 16807) % 2147483647; if (i >= 0) print 20 + int(x / 2147483647 * 781) }
 }' >"$tmp/delays"
@@ -72,16 +77,24 @@ for backend in $backends; do
         prog="$top_builddir/tests/profiler/crash_prog"; env_pre="LD_PRELOAD=$preload" ;;
     *) echo "FAIL: unknown backend $backend"; exit 1 ;;
     esac
+    # Runs 1..per: the kill lands while the writer works (the delay counts
+    # from the database's appearance).  Then 2 early runs: the delay
+    # counts from the start of the process and is a tenth (2..80 ms), so
+    # that the kill may land before or while the profiler creates the
+    # database: then there must be no database at all, never a half-made
+    # one (gcts_create renames it into place complete).
     k=0
-    while [ $k -lt "$runs" ]; do
+    while [ $k -lt $((per + 2)) ]; do
         i=$((i + 1)) k=$((k + 1)) total=$((total + 1))
         delay=$(sed -n "${i}p" "$tmp/delays")
+        early=no
+        [ $k -le "$per" ] || { early=yes; delay=$((delay / 10)); }
         db="$tmp/$backend-$k.sqlite"
         # A small sampling interval keeps the writer busy when the kill lands.
         env $env_pre GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=4096 "$prog" 2000 4 >/dev/null 2>"$tmp/prog.err" &
         pid=$!
         w=0   # until the profiler has started: the database exists
-        while [ ! -f "$db" ] && [ $w -lt 1000 ] && kill -0 "$pid" 2>/dev/null; do
+        while [ $early = no ] && [ ! -f "$db" ] && [ $w -lt 1000 ] && kill -0 "$pid" 2>/dev/null; do
             sleep 0.01
             w=$((w + 1))
         done
@@ -94,9 +107,11 @@ for backend in $backends; do
         else
             echo "# $backend run $k: ended by itself (status $st) before the kill at $delay ms"
         fi
-        if check_db "$db" "$backend run $k (kill at $delay ms)"; then
+        if [ $early = yes ] && [ ! -e "$db" ]; then
+            echo "ok $total - $backend: killed $delay ms after the start, before the database was in place: none"
+        elif check_db "$db" "$backend run $k (kill at $delay ms)"; then
             n=$(sqlite3 "$db" 'SELECT count(*) FROM samples')
-            echo "ok $total - $backend: killed at $delay ms, $n samples committed, analyze ok"
+            echo "ok $total - $backend: killed at $delay ms$([ $early = yes ] && echo " after the start"), $n samples committed, analyze ok"
         else
             failures=$((failures + 1))
             for f in "$db" "$db-wal"; do
@@ -104,7 +119,7 @@ for backend in $backends; do
             done
             echo "#   database kept as sigkill-fail-$backend-$k.sqlite (and its -wal)"
         fi
-        rm -f "$db" "$db-wal" "$db-shm"
+        rm -f "$db" "$db-wal" "$db-shm" "$db".tmp-*
     done
 done
 echo "# $total runs, $killed killed by SIGKILL, $failures failed (CRASH_SEED=$seed)"
