@@ -8,7 +8,11 @@
 #                              same file is also the self-driving mutation
 #                              fuzzer of reports/pprof.mk
 #   tests/fuzz/fuzz_db.c       the CLI's database reader + analyze
-# with their corpora in tests/fuzz/corpus/{env,gctrace,db}.
+# with their corpora in tests/fuzz/corpus/{env,gctrace,db} (< 2 MB in all):
+# hand-written seeds (env-*, gctrace's ok-/no-/bad-* whose prefix is the
+# expected result, db: minimised fixture databases), and found-<sha1>:
+# inputs that reached new code in a `make stress-fuzz` run, kept with
+# libFuzzer's -merge=1 (the smallest db ones only).
 #
 # make check: tests/fuzz/test_replay.sh replays each corpus through
 # tests/fuzz/replay_{env,gctrace,db}: the targets linked with
