@@ -28,7 +28,7 @@ tests_unit_test_symbolize_nodw_LDADD = $(CMOCKA_LIBS) $(DL_LIBS)
 # Crash safety (tests/profiler/crash_prog.c is their workload, built for
 # each backend): SIGKILL at random moments (test_sigkill.sh, CRASH_RUNS
 # runs in all: 10 in make check, 100 in `make stress-crash`) and a
-# full disk (test_fulldisk.sh: a 1 MiB tmpfs, or RLIMIT_FSIZE).
+# full disk (test_fulldisk.sh: a 512 KiB tmpfs, or RLIMIT_FSIZE).
 check_PROGRAMS += tests/profiler/crash_prog tests/profiler/crash_prog_libgc
 tests_profiler_crash_prog_SOURCES = tests/profiler/crash_prog.c
 tests_profiler_crash_prog_LDADD = $(PTHREAD_LIBS)
