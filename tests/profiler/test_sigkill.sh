@@ -51,12 +51,16 @@ check_db() {   # $1 db, $2 label
         echo "FAIL $2: integrity_check: $ic"
         return 1
     fi
-    if ! "$gctune" analyze "$1" >"$tmp/analyze.txt" 2>"$tmp/analyze.err"; then
-        echo "FAIL $2: gctune analyze exited $?: $(cat "$tmp/analyze.err")"
+    "$gctune" analyze "$1" >"$tmp/analyze.txt" 2>"$tmp/analyze.err"
+    rc=$?
+    if [ $rc -ne 0 ]; then
+        echo "FAIL $2: gctune analyze exited $rc: $(cat "$tmp/analyze.err")"
         return 1
     fi
-    if ! "$gctune" analyze --json "$1" >"$tmp/analyze.json" 2>"$tmp/analyze.err"; then
-        echo "FAIL $2: gctune analyze --json exited $?: $(cat "$tmp/analyze.err")"
+    "$gctune" analyze --json "$1" >"$tmp/analyze.json" 2>"$tmp/analyze.err"
+    rc=$?
+    if [ $rc -ne 0 ]; then
+        echo "FAIL $2: gctune analyze --json exited $rc: $(cat "$tmp/analyze.err")"
         return 1
     fi
     if [ "$(sqlite3 -batch -noheader :memory: "SELECT json_valid(CAST(readfile('$tmp/analyze.json') AS TEXT))")" != 1 ]; then
