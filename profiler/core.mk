@@ -19,6 +19,8 @@ libgctune_prof_la_SOURCES = \
 	profiler/unwind.c \
 	profiler/symthread.h \
 	profiler/symthread.c \
+	profiler/env.h \
+	profiler/env.c \
 	profiler/writer.c \
 	profiler/profiler.c \
 	backends/libgc.c

@@ -22,5 +22,26 @@ tests_unit_test_symbolize_nodw_SOURCES = tests/unit/test_symbolize.c \
 tests_unit_test_symbolize_nodw_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/profiler \
 	-DGCTP_SYM_NO_LIBDW
 tests_unit_test_symbolize_nodw_CFLAGS = $(AM_CFLAGS) -g -O0
-tests_unit_test_symbolize_nodw_LDFLAGS = -export-dynamic
+tests_unit_test_symbolize_nodw_LDFLAGS = -export-dynamic $(AM_LDFLAGS)
 tests_unit_test_symbolize_nodw_LDADD = $(CMOCKA_LIBS) $(DL_LIBS)
+
+# Crash safety (tests/profiler/crash_prog.c is their workload, built for
+# each backend): SIGKILL at random moments (test_sigkill.sh, CRASH_RUNS
+# runs in all: 10 in make check, 100 in `make stress-crash`) and a
+# full disk (test_fulldisk.sh: a 512 KiB tmpfs, or RLIMIT_FSIZE).
+check_PROGRAMS += tests/profiler/crash_prog tests/profiler/crash_prog_libgc
+tests_profiler_crash_prog_SOURCES = tests/profiler/crash_prog.c
+tests_profiler_crash_prog_LDADD = $(PTHREAD_LIBS)
+tests_profiler_crash_prog_libgc_SOURCES = tests/profiler/crash_prog.c
+tests_profiler_crash_prog_libgc_CPPFLAGS = $(AM_CPPFLAGS) -DCRASH_PROG_LIBGC
+tests_profiler_crash_prog_libgc_LDADD = libgctune.la $(PTHREAD_LIBS)
+CRASH_TESTS = tests/profiler/test_sigkill.sh tests/profiler/test_fulldisk.sh
+TESTS += $(CRASH_TESTS)
+EXTRA_DIST += $(CRASH_TESTS)
+
+STRESS_CRASH_RUNS = 100
+stress-crash: tests/profiler/crash_prog$(EXEEXT) tests/profiler/crash_prog_libgc$(EXEEXT) \
+		gctune$(EXEEXT) libgctune-preload.la
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='tests/profiler/test_sigkill.sh' \
+	    TESTS_ENVIRONMENT='CRASH_RUNS=$(STRESS_CRASH_RUNS); export CRASH_RUNS;'
+.PHONY: stress-crash

@@ -13,6 +13,7 @@
  * and writer thread belong to the parent).
  */
 #include "internal.h"
+#include "env.h"
 #include "unwind.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -300,22 +301,6 @@ static int write_meta(void)
 
 /* ---- lifecycle ---- */
 
-static void expand_path(const char *in, char *out, size_t len)
-{
-    size_t n = 0;
-    for (const char *p = in; *p && n + 1 < len; p++) {
-        if (p[0] == '%' && p[1] == 'p') {
-            n += (size_t)snprintf(out + n, len - n, "%ld", (long)getpid());
-            if (n >= len)
-                n = len - 1;
-            p++;
-        } else {
-            out[n++] = *p;
-        }
-    }
-    out[n] = 0;
-}
-
 void gct_profiler_config_init(gct_profiler_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -360,7 +345,12 @@ int gct_profiler_start(const gct_profiler_config *cfg)
     g->flush_ms = cfg->flush_interval_ms ? cfg->flush_interval_ms : 100;
     g->heap_ms = cfg->heap_interval_ms ? cfg->heap_interval_ms : 100;
     g->queue_capacity = cfg->queue_capacity ? cfg->queue_capacity : 65536;
-    expand_path(cfg->db_path, g->path, sizeof g->path);
+    if (gctp_env_expand_path(cfg->db_path, (long)getpid(), g->path, sizeof g->path) != 0) {
+        gctp_msg("%s: path too long; running without profiling", cfg->db_path);
+        pthread_mutex_unlock(&life_lock);
+        errno = ENAMETOOLONG;
+        return -1;
+    }
     int err;
     char msg[PATH_MAX + 256];
     g->db = gcts_create(g->path, msg, sizeof msg);
@@ -445,24 +435,6 @@ const char *gct_profiler_path(void)
 
 /* ---- start from the environment ---- */
 
-/* Parses bytes with an optional K/KiB/M/MiB/G/GiB suffix; -1 if invalid. */
-static int64_t parse_bytes(const char *s)
-{
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (errno || end == s || *s == '-')
-        return -1;
-    uint64_t mul = 1;
-    if (!strcmp(end, "K") || !strcmp(end, "KiB")) mul = 1ull << 10;
-    else if (!strcmp(end, "M") || !strcmp(end, "MiB")) mul = 1ull << 20;
-    else if (!strcmp(end, "G") || !strcmp(end, "GiB")) mul = 1ull << 30;
-    else if (*end) return -1;
-    if (v > (uint64_t)INT64_MAX / mul)
-        return -1;
-    return (int64_t)(v * mul);
-}
-
 static const gct_backend *env_backend;
 
 void gctp_set_env_backend(const gct_backend *b)
@@ -486,7 +458,7 @@ __attribute__((constructor)) static void start_from_env(void)
     cfg.backend = env_backend;
     const char *r = getenv("GCTUNE_SAMPLE_RATE");
     if (r && *r) {
-        cfg.sample_rate = parse_bytes(r);
+        cfg.sample_rate = gctp_env_bytes(r);
         if (cfg.sample_rate < 0) {
             gctp_msg("GCTUNE_SAMPLE_RATE=%s: not a byte count; using %u", r, GCT_DEFAULT_SAMPLE_RATE);
             cfg.sample_rate = -1;
@@ -494,15 +466,12 @@ __attribute__((constructor)) static void start_from_env(void)
     }
     const char *q = getenv("GCTUNE_PROFILE_QUEUE");
     if (q && *q) {
-        int64_t v = parse_bytes(q);
-        if (v > 0 && v <= (1 << 24))
-            cfg.queue_capacity = (uint32_t)v;
-        else
+        if (gctp_env_queue(q, &cfg.queue_capacity) != 0)
             gctp_msg("GCTUNE_PROFILE_QUEUE=%s: not a record count in 1..16777216; using the default", q);
     }
     const char *sd = getenv("GCTUNE_SAMPLE_SEED");
-    if (sd && *sd)
-        cfg.seed = strtoull(sd, NULL, 0);
+    if (sd && *sd && gctp_env_seed(sd, &cfg.seed) != 0)
+        gctp_msg("GCTUNE_SAMPLE_SEED=%s: not an unsigned integer; using a random seed", sd);
     if (gct_profiler_start(&cfg) == 0)
         atexit(stop_at_exit);
 }

@@ -106,11 +106,20 @@ static int see_ip(uint64_t ip)
 
 /* ---- writing ---- */
 
+/* One line, once: the store's message already names the database and the
+ * statement ("<path>: commit: database or disk is full"); otherwise the
+ * path and what the writer was doing are added. */
 static void fail(const char *what)
 {
-    if (!__atomic_exchange_n(&gctp.failed, 1, __ATOMIC_ACQ_REL))
-        gctp_msg("%s: %s failed: %s; recording stopped, the program continues",
-                 gctp.path, what, gcts_errmsg(gctp.db));
+    if (!__atomic_exchange_n(&gctp.failed, 1, __ATOMIC_ACQ_REL)) {
+        const char *e = gcts_errmsg(gctp.db);
+        size_t pl = strlen(gctp.path);
+        if (e && strncmp(e, gctp.path, pl) == 0 && e[pl] == ':')
+            gctp_msg("%s; recording stopped, the program continues", e);
+        else
+            gctp_msg("%s: %s failed: %s; recording stopped, the program continues",
+                     gctp.path, what, e && *e ? e : "unknown error");
+    }
     __atomic_store_n(&gctp.active, 0, __ATOMIC_RELEASE);
 }
 

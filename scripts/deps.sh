@@ -26,6 +26,7 @@ GCTUNE_DEB_PACKAGES=(
     libmimalloc-dev   # bench peer
     golang-go         # bench peer, gctrace import tests
     heaptrack         # bench peer of the malloc backend (bench/preload.sh)
+    clang             # make stress-fuzz (libFuzzer); make check does not need it
 )
 
 # Prints the packages of GCTUNE_DEB_PACKAGES that are not installed.

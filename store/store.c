@@ -5,7 +5,10 @@
  *   - gcts_create hands out a database only once the file exists with mode
  *     0600, is in WAL mode with synchronous=NORMAL, holds the whole schema,
  *     has user_version = GCTS_SCHEMA_VERSION and meta.schema_version set;
- *     on any failure it removes what it created and returns NULL;
+ *     the file appears at its path only in that state (built under a
+ *     temporary name, then renamed), so a kill at any moment never leaves
+ *     a half-made database; on any failure it removes what it created and
+ *     returns NULL;
  *   - every insert goes through a statement prepared once (store_priv.h)
  *     and reset after its step, whatever the outcome;
  *   - GCTS_NULL integers, NaN doubles, freed_ns < 0, mapping_id 0 and NULL
@@ -147,6 +150,69 @@ static int exec1(sqlite3 *db, const char *sql, char *out, size_t outlen)
     return rc != SQLITE_OK ? rc : frc;
 }
 
+/* Creates name (O_EXCL) with mode 0600 whatever the umask (a umask can
+ * only take bits away, but make the mode exact); SQLite gives -wal and
+ * -shm the database's mode.  0, or -1 with errno set (name removed). */
+static int create_0600(const char *name)
+{
+    int fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return -1;
+    if (fchmod(fd, 0600) != 0 || close(fd) != 0) {
+        int e = errno;
+        close(fd);   /* EBADF after a failed close: harmless */
+        unlink(name);
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+/* The schema, its version and meta.schema_version in one transaction,
+ * then the switch to WAL (recorded in the file's header).  0, or -1 with
+ * the reason in db->err. */
+static int write_schema(gcts_db *db)
+{
+    char ver[128];
+    snprintf(ver, sizeof ver,
+             "PRAGMA user_version=%d;"
+             "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', '%d');"
+             "COMMIT;", GCTS_SCHEMA_VERSION, GCTS_SCHEMA_VERSION);
+    char *msg = NULL;
+    if (sqlite3_exec(db->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK
+        || sqlite3_exec(db->db, gcts_schema_sql, NULL, NULL, &msg) != SQLITE_OK
+        || sqlite3_exec(db->db, ver, NULL, NULL, &msg) != SQLITE_OK) {
+        gcts_i_fail(db, "cannot create the schema: %s", msg ? msg : sqlite3_errmsg(db->db));
+        sqlite3_free(msg);
+        return -1;
+    }
+    char mode[16] = "";
+    if (exec1(db->db, "PRAGMA journal_mode=WAL", mode, sizeof mode) != SQLITE_OK)
+        return gcts_i_fail_sqlite(db, "journal_mode=WAL");
+    if (strcmp(mode, "wal") != 0)
+        return gcts_i_fail(db, "cannot use a WAL journal here (journal_mode is %s)", mode);
+    return 0;
+}
+
+static int open_rw(gcts_db *db, const char *name)
+{
+    int rc = sqlite3_open_v2(name, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) {
+        if (db->db)
+            gcts_i_fail(db, "cannot open: %s", sqlite3_errmsg(db->db));
+        else
+            gcts_i_fail(db, "cannot open: %s", sqlite3_errstr(rc));
+        return -1;
+    }
+    (void)sqlite3_extended_result_codes(db->db, 1);   /* always SQLITE_OK */
+    return 0;
+}
+
+/* The database is built under a temporary name beside path
+ * ("<path>.tmp-<pid>", rollback journal) and renamed to path once it holds
+ * the whole schema in WAL mode: a process killed at any moment leaves at
+ * path either nothing or a complete, empty run database (at worst a stale
+ * temporary file beside it), never an empty or half-made file. */
 gcts_db *gcts_create(const char *path, char *err, size_t errlen)
 {
     if (!path || !*path) {
@@ -164,77 +230,61 @@ gcts_db *gcts_create(const char *path, char *err, size_t errlen)
             return NULL;
         }
     }
-    int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        gcts_i_put_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
-        return NULL;
-    }
-    /* 0600 whatever the umask (a umask can only take bits away, but make
-     * the mode exact); SQLite gives -wal and -shm the database's mode. */
-    if (fchmod(fd, 0600) != 0) {
-        int e = errno;
-        close(fd);
-        unlink(path);
-        gcts_i_put_err(err, errlen, "%s: cannot create: %s", path, strerror(e));
-        return NULL;
-    }
-    if (close(fd) != 0) {
-        int e = errno;
-        unlink(path);
-        gcts_i_put_err(err, errlen, "%s: cannot create: %s", path, strerror(e));
-        return NULL;
-    }
-
-    gcts_db *db = gcts_i_new(path);
+    size_t tlen = strlen(path) + 32;
+    char *tmp = malloc(tlen);
+    gcts_db *db = tmp ? gcts_i_new(path) : NULL;
     if (!db) {
-        unlink(path);
+        free(tmp);
         gcts_i_put_err(err, errlen, "%s: cannot create: %s", path, strerror(ENOMEM));
         return NULL;
     }
-    int rc = sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL);
-    if (rc != SQLITE_OK) {
-        if (db->db)
-            gcts_i_fail(db, "cannot open: %s", sqlite3_errmsg(db->db));
-        else
-            gcts_i_fail(db, "cannot open: %s", sqlite3_errstr(rc));
+    snprintf(tmp, tlen, "%s.tmp-%ld", path, (long)getpid());
+    remove_all(tmp);   /* a stale one of a killed process with our pid */
+    if (create_0600(tmp) != 0) {
+        gcts_i_fail(db, "cannot create: %s", strerror(errno));
         goto fail;
     }
-    (void)sqlite3_extended_result_codes(db->db, 1);   /* always SQLITE_OK */
-
-    char mode[16] = "";
-    rc = exec1(db->db, "PRAGMA journal_mode=WAL", mode, sizeof mode);
-    if (rc != SQLITE_OK) {
-        gcts_i_fail_sqlite(db, "journal_mode=WAL");
+    if (open_rw(db, tmp) != 0 || write_schema(db) != 0)
         goto fail;
+    /* Closing checkpoints the WAL into the file and removes -wal/-shm. */
+    if (sqlite3_close(db->db) != SQLITE_OK) {
+        gcts_i_fail_sqlite(db, "close");
+        goto fail;
+    }
+    db->db = NULL;
+    if (rename(tmp, path) != 0) {
+        gcts_i_fail(db, "cannot create: %s", strerror(errno));
+        goto fail;
+    }
+    if (open_rw(db, path) != 0)
+        goto fail_path;
+    char mode[16] = "";
+    if (exec1(db->db, "PRAGMA journal_mode", mode, sizeof mode) != SQLITE_OK) {
+        gcts_i_fail_sqlite(db, "journal_mode");
+        goto fail_path;
     }
     if (strcmp(mode, "wal") != 0) {
         gcts_i_fail(db, "cannot use a WAL journal here (journal_mode is %s)", mode);
-        goto fail;
+        goto fail_path;
     }
     if (exec1(db->db, "PRAGMA synchronous=NORMAL", NULL, 0) != SQLITE_OK) {
         gcts_i_fail_sqlite(db, "synchronous=NORMAL");
-        goto fail;
+        goto fail_path;
     }
-    /* The schema, its version and meta.schema_version in one transaction. */
-    char ver[128];
-    snprintf(ver, sizeof ver,
-             "PRAGMA user_version=%d;"
-             "INSERT OR REPLACE INTO meta(key, value) VALUES ('schema_version', '%d');"
-             "COMMIT;", GCTS_SCHEMA_VERSION, GCTS_SCHEMA_VERSION);
-    char *msg = NULL;
-    if (sqlite3_exec(db->db, "BEGIN", NULL, NULL, &msg) != SQLITE_OK
-        || sqlite3_exec(db->db, gcts_schema_sql, NULL, NULL, &msg) != SQLITE_OK
-        || sqlite3_exec(db->db, ver, NULL, NULL, &msg) != SQLITE_OK) {
-        gcts_i_fail(db, "cannot create the schema: %s", msg ? msg : sqlite3_errmsg(db->db));
-        sqlite3_free(msg);
-        goto fail;
-    }
+    free(tmp);
     return db;
 
-fail:
+fail_path:
     gcts_i_put_err(err, errlen, "%s", db->err);
     gcts_close(db);
     remove_all(path);
+    free(tmp);
+    return NULL;
+fail:
+    gcts_i_put_err(err, errlen, "%s", db->err);
+    gcts_close(db);
+    remove_all(tmp);
+    free(tmp);
     return NULL;
 }
 

@@ -9,6 +9,8 @@
 set -u
 : "${top_builddir:?}"
 command -v sqlite3 >/dev/null 2>&1 || { echo "SKIP: sqlite3 command not found (Debian package sqlite3)"; exit 77; }
+# --enable-sanitizers: the interposer carries ASan, which cannot be preloaded.
+[ -z "${GCTUNE_SANITIZERS:-}" ] || { echo "SKIP: an ASan build (--enable-sanitizers) cannot be LD_PRELOADed"; exit 77; }
 lib="$top_builddir/.libs/libgctune-preload.so"
 [ -f "$lib" ] || { echo "FAIL: $lib not built"; exit 1; }
 tmp=$(mktemp -d /tmp/gctune-real-XXXXXX)

@@ -19,9 +19,11 @@
  *       seed: bit flips, byte changes, insertions of bytes and of tokens of
  *       the format, deletions, duplications, and splices of two entries.
  * It prints one summary line and exits 0, or aborts on the first broken
- * check, printing the input.  With clang, -fsanitize=fuzzer
- * -DGCTUNE_LIBFUZZER builds a libFuzzer target from this file and
- * reports/gctrace.c instead.
+ * check, printing the input.  With -DGCTUNE_LIBFUZZER there is no main:
+ * LLVMFuzzerTestOneInput is the entry point of the libFuzzer target
+ * (clang -fsanitize=fuzzer, `make stress-fuzz`, tests/fuzz/libfuzzer.sh)
+ * and of tests/fuzz/replay_gctrace (tests/fuzz/replay_main.c, which
+ * replays the corpus in make check); see tests/fuzz/local.mk.
  */
 #include <dirent.h>
 #include <math.h>
