@@ -1,7 +1,8 @@
 /* tests/fuzz/fuzz_db.c - libFuzzer target for the gctune command's run
  * database reader: the input bytes are written to a temporary file, which
- * `gctune analyze --json --top 0 FILE` and `gctune analyze --stacks --by
- * function FILE` read in-process (gctune_main).
+ * `gctune analyze --json --top 0 FILE`, `gctune analyze --stacks --by
+ * function FILE` and `gctune recommend --json FILE` (the GC model's
+ * reader) read in-process (gctune_main).
  *
  * The contract checked (as tests/fuzz/fuzz_dbreader.c does for its
  * mutations): exit status 0 or 1; with 1, exactly one stderr line, and it
@@ -61,7 +62,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 static void fail(const char *what, const char *cmd, int rc, const char *err)
 {
-    fprintf(stderr, "fuzz_db: gctune analyze %s: %s (exit %d), stderr:\n%s", cmd, what, rc,
+    fprintf(stderr, "fuzz_db: gctune %s: %s (exit %d), stderr:\n%s", cmd, what, rc,
             err ? err : "");
     abort();
 }
@@ -122,8 +123,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     close(fd);
     char *a1[] = { "gctune", "analyze", "--json", "--top", "0", db_path, NULL };
     char *a2[] = { "gctune", "analyze", "--stacks", "--by", "function", db_path, NULL };
-    run(a1, 6, "--json --top 0");
-    run(a2, 6, "--stacks --by function");
+    char *a3[] = { "gctune", "recommend", "--json", db_path, NULL };
+    run(a1, 6, "analyze --json --top 0");
+    run(a2, 6, "analyze --stacks --by function");
+    run(a3, 4, "recommend --json");
     remove_db();
     return 0;
 }

@@ -22,7 +22,7 @@ command -v "$clang" >/dev/null 2>&1 ||
     { echo "stress-fuzz: $clang not found (Debian package clang)" >&2; exit 1; }
 case $seconds in ''|*[!0-9]*) echo "stress-fuzz: FUZZ_SECONDS=$seconds is not a number of seconds" >&2; exit 1 ;; esac
 S=$top_srcdir B=$top_builddir
-for lib in tuner prof test pprof store sym; do
+for lib in tuner prof test pprof store sym model; do
     [ -f "$B/.libs/libgctune_$lib.a" ] || { echo "stress-fuzz: $B/.libs/libgctune_$lib.a missing: run make first" >&2; exit 1; }
 done
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
@@ -43,7 +43,7 @@ for t in $targets; do
     db)
         srcs="$S/tests/fuzz/fuzz_db.c $B/reports/gnuplot/templates.c"
         for f in $CLI_SOURCES; do srcs="$srcs $S/$f"; done
-        libs="$B/.libs/libgctune_pprof.a $B/.libs/libgctune_store.a" ;;
+        libs="$B/.libs/libgctune_model.a $B/.libs/libgctune_pprof.a $B/.libs/libgctune_store.a" ;;
     *) echo "stress-fuzz: unknown target $t" >&2; exit 1 ;;
     esac
     echo "==> building $w/fuzz_$t"

@@ -53,7 +53,7 @@ nodist_tests_fuzz_replay_db_SOURCES = $(nodist_libgctune_cli_la_SOURCES)
 tests_fuzz_replay_db_CPPFLAGS = $(REPORTS_CPPFLAGS)
 tests_fuzz_replay_db_CFLAGS = $(AM_CFLAGS) $(REPLAY_SAN_FLAGS)
 tests_fuzz_replay_db_LDFLAGS = $(REPLAY_SAN_FLAGS)
-tests_fuzz_replay_db_LDADD = libgctune_pprof.la libgctune_store.la $(SQLITE3_LIBS) $(ZLIB_LIBS) -lm
+tests_fuzz_replay_db_LDADD = libgctune_model.la libgctune_pprof.la libgctune_store.la $(SQLITE3_LIBS) $(ZLIB_LIBS) -lm
 
 TESTS += tests/fuzz/test_replay.sh
 EXTRA_DIST += tests/fuzz/test_replay.sh tests/fuzz/libfuzzer.sh \
@@ -63,7 +63,7 @@ EXTRA_DIST += tests/fuzz/test_replay.sh tests/fuzz/libfuzzer.sh \
 FUZZ_SECONDS = 60
 FUZZ_CLANG = clang
 FUZZ_WORKDIR = $(abs_top_builddir)/fuzz-work
-stress-fuzz: libgctune_tuner.la libgctune_prof.la libgctune_test.la libgctune_pprof.la \
+stress-fuzz: libgctune_tuner.la libgctune_prof.la libgctune_test.la libgctune_pprof.la libgctune_model.la \
 		libgctune_store.la reports/gnuplot/templates.c
 	FUZZ_SECONDS='$(FUZZ_SECONDS)' FUZZ_CLANG='$(FUZZ_CLANG)' FUZZ_WORKDIR='$(FUZZ_WORKDIR)' \
 	top_srcdir='$(abs_top_srcdir)' top_builddir='$(abs_top_builddir)' \
