@@ -436,10 +436,15 @@ static int limit_check(gctt_state *st, gctt_decision *out, int max)
         return 0;
     int64_t want = gctt_budget_limit(st);
     int64_t cur = st->limit;
+    /* Raised when 5% (at least 1 MiB) below what the budget allows;
+     * lowered when 1.5% above it: the 4% headroom (LIMIT_HEADROOM) in
+     * want keeps such a limit inside the budget, and the memory outside
+     * the collector, which creeps, does not move the limit every step. */
     int64_t slack = (int64_t)(0.05 * (double)want);
     if (slack < (int64_t)MiB)
         slack = (int64_t)MiB;
-    if (cur == INT64_MAX || cur > want || want - cur > slack) {
+    int64_t down = (int64_t)(0.015 * (double)want);
+    if (cur == INT64_MAX || cur - want > down || want - cur > slack) {
         st->limit = want;
         emit(st, out, max, &n, GCTT_KNOB_LIMIT, GCTT_GOAL_BUDGET, cur == INT64_MAX ? -1 : cur, want,
              "memory budget %.1f MiB less %.1f MiB of memory outside the collector, less 4%%: soft limit %.1f MiB",
