@@ -12,6 +12,7 @@
 # command or without Boehm GC (bdwgc_prog not built).
 set -u
 : "${top_builddir:?}"
+[ -z "${GCTUNE_SANITIZERS:-}" ] || { echo "SKIP: an ASan build (--enable-sanitizers) cannot be LD_PRELOADed"; exit 77; }
 command -v sqlite3 >/dev/null 2>&1 || { echo "SKIP: sqlite3 command not found (Debian package sqlite3)"; exit 77; }
 prog="$top_builddir/tests/backends/bdwgc_prog"
 [ -x "$prog" ] || { echo "SKIP: Boehm GC not found by configure (Debian package libgc-dev)"; exit 77; }
