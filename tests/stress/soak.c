@@ -491,6 +491,7 @@ int main(int argc, char **argv)
         ops += ms[t].ops;
         visits += ms[t].visits;
     }
+    free(ms);
     pthread_rwlock_wrlock(&world_lock);
     last_nodes = full_check(++checks, &last_bytes);
     pthread_rwlock_unlock(&world_lock);
