@@ -31,57 +31,59 @@
 
 /* ---- option values ---- */
 
-/* "50,100,off": GOGC values 1..100000 or off (-1).  Returns the count or -1. */
-static int parse_gogc_list(const char *s, int *out)
+/* Calls item(text, i, out) for each comma-separated item of s (at most
+ * MAX_LIST, each non-empty and shorter than 48 bytes).  Returns the count,
+ * or -1 when the list or an item is bad. */
+static int parse_list(const char *s, int (*item)(const char *, int, void *), void *out)
 {
     int n = 0;
-    const char *p = s;
-    while (1) {
+    for (const char *p = s;; n++) {
         const char *e = strchr(p, ',');
         size_t len = e ? (size_t)(e - p) : strlen(p);
-        char item[32];
-        if (len == 0 || len >= sizeof item || n == MAX_LIST)
+        char buf[48];
+        if (len == 0 || len >= sizeof buf || n == MAX_LIST)
             return -1;
-        memcpy(item, p, len);
-        item[len] = 0;
-        if (!strcmp(item, "off")) {
-            out[n++] = -1;
-        } else {
-            char *end;
-            errno = 0;
-            long v = strtol(item, &end, 10);
-            if (errno || *end || item[0] < '0' || item[0] > '9' || v < 1 || v > 100000)
-                return -1;
-            out[n++] = (int)v;
-        }
+        memcpy(buf, p, len);
+        buf[len] = 0;
+        if (item(buf, n, out) != 0)
+            return -1;
         if (!e)
-            return n;
+            return n + 1;
         p = e + 1;
     }
 }
 
-/* "256MiB,1G": byte counts of at least 4 MiB, rounded down to whole MiB. */
-static int parse_limit_list(const char *s, int64_t *out)
+/* A GOGC value 1..100000 or off (-1). */
+static int gogc_item(const char *item, int i, void *out)
 {
-    int n = 0;
-    const char *p = s;
-    while (1) {
-        const char *e = strchr(p, ',');
-        size_t len = e ? (size_t)(e - p) : strlen(p);
-        char item[48];
-        int64_t v;
-        if (len == 0 || len >= sizeof item || n == MAX_LIST)
-            return -1;
-        memcpy(item, p, len);
-        item[len] = 0;
-        if (gct_tuner_parse_bytes(item, &v) != 0 || v < (int64_t)(4 * MiB))
-            return -1;
-        out[n++] = (int64_t)(v / (int64_t)MiB) * (int64_t)MiB;
-        if (!e)
-            return n;
-        p = e + 1;
+    int *v = out;
+    if (!strcmp(item, "off")) {
+        v[i] = -1;
+        return 0;
     }
+    char *end;
+    errno = 0;
+    long x = strtol(item, &end, 10);
+    if (errno || *end || item[0] < '0' || item[0] > '9' || x < 1 || x > 100000)
+        return -1;
+    v[i] = (int)x;
+    return 0;
 }
+
+/* A byte count of at least 4 MiB, rounded down to whole MiB. */
+static int limit_item(const char *item, int i, void *out)
+{
+    int64_t *v = out, x;
+    if (gct_tuner_parse_bytes(item, &x) != 0 || x < (int64_t)(4 * MiB))
+        return -1;
+    v[i] = (int64_t)(x / (int64_t)MiB) * (int64_t)MiB;
+    return 0;
+}
+
+/* "50,100,off" */
+static int parse_gogc_list(const char *s, int *out) { return parse_list(s, gogc_item, out); }
+/* "256MiB,1G" */
+static int parse_limit_list(const char *s, int64_t *out) { return parse_list(s, limit_item, out); }
 
 /* ---- output helpers ---- */
 

@@ -263,18 +263,25 @@ static void test_fit_errors(void **state)
     assert_non_null(strstr(err, "heap_marked"));
 }
 
+/* A new run database at a fresh temporary path (path: a mkstemp template). */
+static gcts_db *create_db(char *path, char *err, size_t errlen)
+{
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    close(fd);
+    gcts_db *db = gcts_create(path, err, errlen);
+    assert_non_null(db);
+    return db;
+}
+
 /* Through a database written with store.h. */
 static void test_load_db(void **state)
 {
     (void)state;
     size_t nh, n = generate(&G0, 200, 20, live_flat, C, 20000, H, &nh);
     char path[] = "/tmp/gctune-model-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
     char err[512];
-    gcts_db *db = gcts_create(path, err, sizeof err);
-    assert_non_null(db);
+    gcts_db *db = create_db(path, err, sizeof err);
     assert_int_equal(gcts_begin(db), 0);
     for (size_t i = 0; i < n; i++) {
         gcts_gc_cycle c;
@@ -449,12 +456,8 @@ static void test_load_meta_gogc(void **state)
     (void)state;
     size_t nh, n = generate(&G0, 200, 10, live_flat, C, 20000, H, &nh);
     char path[] = "/tmp/gctune-model-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
     char err[512];
-    gcts_db *db = gcts_create(path, err, sizeof err);
-    assert_non_null(db);
+    gcts_db *db = create_db(path, err, sizeof err);
     assert_int_equal(gcts_set_meta(db, "backend", "go"), 0);
     assert_int_equal(gcts_set_meta(db, "gogc", "200"), 0);
     assert_int_equal(gcts_set_meta(db, "gomemlimit", "512MiB"), 0);
@@ -498,12 +501,8 @@ static void test_load_no_gc(void **state)
 {
     (void)state;
     char path[] = "/tmp/gctune-model-XXXXXX";
-    int fd = mkstemp(path);
-    assert_true(fd >= 0);
-    close(fd);
     char err[512];
-    gcts_db *db = gcts_create(path, err, sizeof err);
-    assert_non_null(db);
+    gcts_db *db = create_db(path, err, sizeof err);
     assert_int_equal(gcts_set_meta(db, "backend", "malloc"), 0);
     gcts_close(db);
     gctt_model m;
