@@ -22,6 +22,7 @@ libgctune_prof_la_SOURCES = \
 	profiler/env.h \
 	profiler/env.c \
 	profiler/writer.c \
+	profiler/helper.c \
 	profiler/profiler.c \
 	backends/libgc.c
 libgctune_prof_la_CPPFLAGS = $(PROFILER_CPPFLAGS)
@@ -43,3 +44,11 @@ tests_unit_test_profiler_LDADD = $(PROFILER_TEST_LIBS)
 PROFILER_SHELL_TESTS = tests/profiler/test_profile_env.sh
 TESTS += $(PROFILER_SHELL_TESTS)
 EXTRA_DIST += $(PROFILER_SHELL_TESTS)
+
+# The record queue alone (variable-length records, wrap, full, producers,
+# a consumer process).
+UNIT_TESTS += tests/unit/test_queue
+tests_unit_test_queue_SOURCES = tests/unit/test_queue.c profiler/queue.c
+tests_unit_test_queue_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/profiler
+tests_unit_test_queue_CFLAGS = $(AM_CFLAGS) -g
+tests_unit_test_queue_LDADD = $(CMOCKA_LIBS) $(PTHREAD_LIBS)

@@ -3,7 +3,10 @@
  *
  * One profiler per process.  Fields marked "atomic" are read and written
  * with __atomic builtins; the rest are set by gct_profiler_start before the
- * writer thread and the sink are live, and read-only afterwards.  The state
+ * writer (thread or helper process) and the sink are live, and read-only
+ * afterwards.  In helper mode the helper is a fork() of the profiled
+ * process made by gct_profiler_start, so it starts with a copy of this
+ * state; only struct gctp_shared and the queue's cells are shared.  The state
  * holds no pointer into a garbage-collected heap (sampled addresses are
  * plain integers in the queue, which is mmap'd and never scanned), so the
  * profiler never keeps an object alive.
@@ -18,17 +21,33 @@
 #include "queue.h"
 #include "store.h"
 
+/* What the profiled process and the writer share: in helper mode a
+ * MAP_SHARED page seen by both processes, else a private page.  Every
+ * field is atomic. */
+struct gctp_shared {
+    /* counters */
+    uint64_t samples, dropped_samples, frees, dropped_frees, dropped_gc, written_samples, gc_cycles;
+    uint64_t dropped_tuner, dropped_heap;
+    uint64_t frames_pending;     /* set by the writer each loop */
+    int failed;                  /* a write failed (or the helper could not start): recording stopped */
+    int stop_req;                /* set once no sink call is in flight: the writer drains and exits */
+    int drained;                 /* helper mode: after stop_req, the helper holds every record (futex word) */
+    int done;                    /* helper mode: the helper has closed the database */
+    int helper_pid;              /* helper mode: set by the helper when it starts */
+};
+
 struct gctp_state {
     int running;                 /* atomic: started and not yet stopped */
     int active;                  /* atomic: the sink accepts records */
-    int failed;                  /* atomic: a write failed; recording stopped */
-    int stop_req;                /* atomic: the writer drains and exits */
     uint64_t inflight;           /* atomic: sink calls in progress */
     uint64_t next_id;            /* atomic: last sample id handed out */
-    /* counters, atomic */
-    uint64_t samples, dropped_samples, frees, dropped_frees, dropped_gc, written_samples, gc_cycles;
-    uint64_t dropped_tuner;
-    uint64_t frames_pending;     /* set by the writer each loop */
+    struct gctp_shared *sh;      /* mmap'd page, valid while running */
+    /* helper mode (profiler.c): the writer runs in a helper process made
+     * by fork(), so that the profiled process starts no thread */
+    int helper;
+    int target_pid;              /* the profiled process (getpid() in thread mode) */
+    int target_died;             /* helper: the profiled process ended without gct_profiler_stop */
+    int64_t next_heap_ns;        /* atomic, helper mode: when the sink sends the next HEAP record */
 
     const gct_backend *backend;
     uint64_t rate;
@@ -62,5 +81,26 @@ extern __thread int gctp_profiler_thread;
 void gctp_set_env_backend(const gct_backend *b);
 int gctp_writer_prepare(void);   /* meta rows; 0 or -1 (message printed) */
 void *gctp_writer_main(void *arg);
+/* profiler.c: creates the database, writes the meta rows, prepares the
+ * writer; 0, or an errno value with one message printed.  In the helper, or on the
+ * starting thread in thread mode. */
+int gctp_open_db(void);
+
+/* helper.c (helper mode) */
+/* In the profiled process: forks the helper (through an intermediate
+ * child, so that the helper is no child of the program's), which opens the
+ * database and runs the writer.  0 or errno. */
+int gctp_helper_spawn(void);
+/* In the profiled process, after sh->stop_req: wakes the helper and waits
+ * until it has taken every record out of the queue (or is gone); the
+ * helper finishes the database after that, on its own. */
+void gctp_helper_wait(void);
+/* In the helper: sleeps up to 2 ms, or until stop_req is set. */
+void gctp_helper_idle(void);
+/* In the helper, once stopping with the queue empty: tells the profiled
+ * process it may go. */
+void gctp_helper_drained(void);
+/* In the helper: nonzero once the profiled process is gone (or a zombie). */
+int gctp_target_gone(void);
 
 #endif

@@ -17,6 +17,8 @@
 #include "unwind.h"
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,7 +27,10 @@
 #include <time.h>
 #include <unistd.h>
 
-struct gctp_state gctp;
+/* Where the counters live when no recording runs (and in a fork child):
+ * gct_profiler_get_stats keeps answering with the last run's figures. */
+static struct gctp_shared idle_shared;
+struct gctp_state gctp = { .sh = &idle_shared };
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int in_sink;
 static __thread uint64_t my_tid;
@@ -74,7 +79,10 @@ static inline int sink_enter(void)
         return 0;
     in_sink = 1;
     __atomic_add_fetch(&gctp.inflight, 1, __ATOMIC_SEQ_CST);
-    if (!__atomic_load_n(&gctp.active, __ATOMIC_SEQ_CST)) {
+    /* failed: the writer (a helper process, which cannot clear our
+     * `active`) stopped recording */
+    if (!__atomic_load_n(&gctp.active, __ATOMIC_SEQ_CST) ||
+        __atomic_load_n(&gctp.sh->failed, __ATOMIC_RELAXED)) {
         __atomic_sub_fetch(&gctp.inflight, 1, __ATOMIC_RELEASE);
         in_sink = 0;
         return 0;
@@ -91,24 +99,22 @@ static inline void sink_exit(void)
 /* Writes what a record carries beyond the header put_record writes. */
 typedef void (*rec_fill_fn)(struct gctp_rec *r, const void *arg);
 
-/* The producer side of every record: claims a queue cell, writes the
- * header (type, no frames, the time), lets fill write the rest, publishes
- * the cell and counts it in *accepted (if not NULL).  With the queue full
- * it counts the drop in *dropped instead and returns -1 (fill not called).
+/* The producer side of every record: writes the header (type, no frames,
+ * the time) of a record on this thread's stack, lets fill write the rest,
+ * puts it in the queue and counts it in *accepted (if not NULL).  With the
+ * queue full it counts the drop in *dropped instead and returns -1.
  * Only between sink_enter and sink_exit. */
 static int put_record(uint32_t type, rec_fill_fn fill, const void *arg, uint64_t *accepted, uint64_t *dropped)
 {
-    uint64_t ticket;
-    struct gctp_rec *r = gctp_queue_claim(&gctp.q, &ticket);
-    if (!r) {
+    struct gctp_rec r;
+    r.type = type;
+    r.nframes = 0;
+    r.time_ns = gctp_mono_ns();
+    fill(&r, arg);
+    if (gctp_queue_put(&gctp.q, &r) != 0) {
         __atomic_add_fetch(dropped, 1, __ATOMIC_RELAXED);
         return -1;
     }
-    r->type = type;
-    r->nframes = 0;
-    r->time_ns = gctp_mono_ns();
-    fill(r, arg);
-    gctp_queue_push(&gctp.q, ticket);
     if (accepted)
         __atomic_add_fetch(accepted, 1, __ATOMIC_RELAXED);
     return 0;
@@ -120,7 +126,7 @@ struct alloc_args {
     uint64_t rate;
     const uintptr_t *ips;
     int n;
-    uint64_t *id;   /* out: the sample's token, drawn once a cell is claimed */
+    uint64_t *id;   /* out: the sample's token (0 again if the queue was full) */
 };
 
 static void fill_alloc(struct gctp_rec *r, const void *arg)
@@ -139,6 +145,34 @@ static void fill_alloc(struct gctp_rec *r, const void *arg)
     memcpy(r->u.ips, a->ips, (size_t)a->n * sizeof a->ips[0]);
 }
 
+static void fill_heap(struct gctp_rec *r, const void *arg)
+{
+    r->u.heap = *(const gct_backend_stats *)arg;
+}
+
+/* Helper mode: the backend's statistics can only be read here, in the
+ * profiled process, which has no thread of ours to do it on a timer; so
+ * the sink sends them (a HEAP record) when it runs and a heap interval has
+ * passed since the last, and at start and stop (force).  Between
+ * sink_enter and sink_exit. */
+static void send_heap(int force)
+{
+    const gct_backend *b = gctp.backend;
+    if (!gctp.helper || !(b->caps & GCT_CAP_STATS) || !b->read_stats)
+        return;
+    int64_t now = gctp_mono_ns();
+    int64_t next = __atomic_load_n(&gctp.next_heap_ns, __ATOMIC_RELAXED);
+    if (!force && now < next)
+        return;
+    if (!__atomic_compare_exchange_n(&gctp.next_heap_ns, &next, now + (int64_t)gctp.heap_ms * 1000000, 0,
+                                     __ATOMIC_RELAXED, __ATOMIC_RELAXED) && !force)
+        return;   /* another thread sends this one */
+    gct_backend_stats st;
+    memset(&st, 0, sizeof st);
+    if (b->read_stats(&st) == 0)
+        put_record(GCTP_REC_HEAP, fill_heap, &st, NULL, &gctp.sh->dropped_heap);
+}
+
 static uint64_t sink_sample(void *ctx, void *obj, size_t size, uint64_t rate, uintptr_t ret)
 {
     (void)ctx;
@@ -150,7 +184,9 @@ static uint64_t sink_sample(void *ctx, void *obj, size_t size, uint64_t rate, ui
     int n = gctp_capture(ips, GCTP_MAX_FRAMES, ret, 3);
     uint64_t id = 0;
     struct alloc_args a = {obj, size, rate, ips, n, &id};
-    put_record(GCTP_REC_ALLOC, fill_alloc, &a, &gctp.samples, &gctp.dropped_samples);
+    if (put_record(GCTP_REC_ALLOC, fill_alloc, &a, &gctp.sh->samples, &gctp.sh->dropped_samples) != 0)
+        id = 0;   /* not recorded: its free must not be either */
+    send_heap(0);
     sink_exit();
     return id;
 }
@@ -165,7 +201,7 @@ static void sink_freed(void *ctx, uint64_t token)
     (void)ctx;
     if (!sink_enter())
         return;
-    put_record(GCTP_REC_FREE, fill_free, &token, &gctp.frees, &gctp.dropped_frees);
+    put_record(GCTP_REC_FREE, fill_free, &token, &gctp.sh->frees, &gctp.sh->dropped_frees);
     sink_exit();
 }
 
@@ -179,7 +215,8 @@ static void sink_gc_cycle(void *ctx, const gct_gc_event *ev)
     (void)ctx;
     if (!sink_enter())
         return;
-    put_record(GCTP_REC_GC, fill_gc, ev, &gctp.gc_cycles, &gctp.dropped_gc);
+    put_record(GCTP_REC_GC, fill_gc, ev, &gctp.sh->gc_cycles, &gctp.sh->dropped_gc);
+    send_heap(0);
     sink_exit();
 }
 
@@ -212,7 +249,7 @@ int gct_profiler_tuner_event(const char *knob, int64_t old_value, int64_t new_va
     if (!knob || !reason || !sink_enter())
         return -1;
     struct tuner_args a = {knob, reason, measurements_json, old_value, new_value};
-    int rc = put_record(GCTP_REC_TUNER, fill_tuner, &a, NULL, &gctp.dropped_tuner);
+    int rc = put_record(GCTP_REC_TUNER, fill_tuner, &a, NULL, &gctp.sh->dropped_tuner);
     sink_exit();
     return rc;
 }
@@ -274,7 +311,10 @@ static int write_meta(void)
     json[jn++] = ']';
     json[jn] = 0;
     rc |= gcts_set_meta(db, "argv", json);
-    rc |= gcts_set_meta_int(db, "pid", getpid());
+    rc |= gcts_set_meta_int(db, "pid", gctp.target_pid);
+    rc |= gcts_set_meta(db, "profiler_mode", gctp.helper ? "helper" : "thread");
+    if (gctp.helper)
+        rc |= gcts_set_meta_int(db, "writer_pid", getpid());   /* the helper (store_read.c waits for it) */
     if (gethostname(buf, sizeof buf) != 0)
         strcpy(buf, "unknown");
     buf[sizeof buf - 1] = 0;
@@ -286,7 +326,8 @@ static int write_meta(void)
     rc |= gcts_set_meta(db, "gctune_version", PACKAGE_VERSION);
     rc |= gcts_set_meta(db, "source", "profiler");
     rc |= gcts_set_meta(db, "clean_exit", "0");
-    rc |= gcts_set_meta_int(db, "queue_capacity", (int64_t)(gctp.q.mask + 1));
+    rc |= gcts_set_meta_int(db, "queue_capacity", (int64_t)gctp.queue_capacity);
+    rc |= gcts_set_meta_int(db, "queue_cells", (int64_t)(gctp.q.mask + 1));
     rc |= gcts_set_meta_int(db, "samples", 0);
     rc |= gcts_set_meta_int(db, "dropped_samples", 0);
     rc |= gcts_set_meta_int(db, "dropped_frees", 0);
@@ -301,6 +342,10 @@ static int write_meta(void)
 
 /* ---- lifecycle ---- */
 
+/* Set by the thread that forks the helper: its fork children keep the
+ * state (the other threads' forks drop it, child_after_fork). */
+static __thread int forking_helper;
+
 void gct_profiler_config_init(gct_profiler_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -309,12 +354,54 @@ void gct_profiler_config_init(gct_profiler_config *cfg)
 
 static void child_after_fork(void)
 {
+    if (forking_helper)
+        return;   /* the helper (profiler/helper.c) and its parent */
     /* The parent's connection and writer are not ours: forget them. */
     gctp.running = 0;
     gctp.active = 0;
     gctp.db = NULL;
     gctp.q.cells = NULL;
+    gctp.sh = &idle_shared;
     pthread_mutex_init(&life_lock, NULL);
+}
+
+int gctp_open_db(void)
+{
+    char msg[PATH_MAX + 256];
+    gctp.db = gcts_create(gctp.path, msg, sizeof msg);
+    if (!gctp.db) {
+        int err = errno ? errno : EIO;
+        gctp_msg("%s; running without profiling", msg);
+        return err;
+    }
+    if (write_meta() != 0 || gctp_writer_prepare() != 0) {
+        gctp_msg("%s: cannot write: %s; running without profiling", gctp.path, gcts_errmsg(gctp.db));
+        gcts_close(gctp.db);
+        gctp.db = NULL;
+        return EIO;
+    }
+    return 0;
+}
+
+/* Helper mode by default where the backend has no collector of its own
+ * (malloc: the profiler's threads would be the process's only other
+ * threads, and glibc's malloc is much slower once any exists);
+ * GCTUNE_PROFILE_HELPER=0/1 overrides it. */
+static int want_helper(const gct_backend *b)
+{
+    const char *e = getenv("GCTUNE_PROFILE_HELPER");
+    if (e && (e[0] == '0' || e[0] == '1') && !e[1])
+        return e[0] == '1';
+    return !(b->caps & GCT_CAP_GC_EVENTS);
+}
+
+static void unmap_shared(void)
+{
+    if (gctp.sh && gctp.sh != &idle_shared) {
+        idle_shared = *gctp.sh;
+        munmap(gctp.sh, sizeof *gctp.sh);
+    }
+    gctp.sh = &idle_shared;
 }
 
 int gct_profiler_start(const gct_profiler_config *cfg)
@@ -336,6 +423,7 @@ int gct_profiler_start(const gct_profiler_config *cfg)
     }
     struct gctp_state *g = &gctp;
     memset(g, 0, sizeof *g);
+    g->sh = &idle_shared;
     g->quiet = cfg->quiet;
     g->backend = cfg->backend ? cfg->backend : gct_backend_libgc();
     g->rate = cfg->sample_rate < 0 ? GCT_DEFAULT_SAMPLE_RATE : (uint64_t)cfg->sample_rate;
@@ -345,6 +433,8 @@ int gct_profiler_start(const gct_profiler_config *cfg)
     g->flush_ms = cfg->flush_interval_ms ? cfg->flush_interval_ms : 100;
     g->heap_ms = cfg->heap_interval_ms ? cfg->heap_interval_ms : 100;
     g->queue_capacity = cfg->queue_capacity ? cfg->queue_capacity : 65536;
+    g->helper = want_helper(g->backend);
+    g->target_pid = (int)getpid();
     if (gctp_env_expand_path(cfg->db_path, (long)getpid(), g->path, sizeof g->path) != 0) {
         gctp_msg("%s: path too long; running without profiling", cfg->db_path);
         pthread_mutex_unlock(&life_lock);
@@ -352,31 +442,51 @@ int gct_profiler_start(const gct_profiler_config *cfg)
         return -1;
     }
     int err;
-    char msg[PATH_MAX + 256];
-    g->db = gcts_create(g->path, msg, sizeof msg);
-    if (!g->db) {
-        err = errno ? errno : EIO;
-        gctp_msg("%s; running without profiling", msg);
-        goto fail;
+    void *shp = mmap(NULL, sizeof *g->sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (shp == MAP_FAILED) {
+        err = errno;
+        gctp_msg("cannot map the profiler's shared page: %s; running without profiling", strerror(err));
+        pthread_mutex_unlock(&life_lock);
+        errno = err;
+        return -1;
     }
-    if ((err = gctp_queue_init(&g->q, g->queue_capacity)) != 0) {
+    memset(&idle_shared, 0, sizeof idle_shared);
+    g->sh = shp;
+    if ((err = gctp_queue_init(&g->q, g->queue_capacity, g->helper)) != 0) {
         gctp_msg("%s: cannot allocate the sample queue: %s; running without profiling", g->path, strerror(err));
         goto fail;
     }
     g->start_mono_ns = gctp_mono_ns();
     g->start_real_ns = gctp_real_ns();
-    if (write_meta() != 0 || gctp_writer_prepare() != 0) {
-        gctp_msg("%s: cannot write: %s; running without profiling", g->path, gcts_errmsg(g->db));
-        err = EIO;
-        goto fail;
-    }
-    g->active = 1;
-    if ((err = pthread_create(&g->writer, NULL, gctp_writer_main, NULL)) != 0) {
-        gctp_msg("cannot start the writer thread: %s; running without profiling", strerror(err));
-        g->active = 0;
-        goto fail;
+    if (g->helper) {
+        /* The helper opens the database itself, while the program runs
+         * on: a failure there is printed by it and stops the sink
+         * (sh->failed). */
+        forking_helper = 1;
+        err = gctp_helper_spawn();
+        forking_helper = 0;
+        if (err) {
+            gctp_msg("cannot start the recording helper process: %s; running without profiling", strerror(err));
+            goto fail;
+        }
+        g->active = 1;
+    } else {
+        if ((err = gctp_open_db()) != 0)
+            goto fail;
+        g->active = 1;
+        if ((err = pthread_create(&g->writer, NULL, gctp_writer_main, NULL)) != 0) {
+            gctp_msg("cannot start the writer thread: %s; running without profiling", strerror(err));
+            g->active = 0;
+            gcts_close(g->db);
+            g->db = NULL;
+            goto fail;
+        }
     }
     g->running = 1;
+    if (g->helper && sink_enter()) {
+        send_heap(1);
+        sink_exit();
+    }
     if ((err = g->backend->attach(&the_sink, g->rate, g->seed)) != 0) {
         gctp_msg("backend %s: cannot attach: %s; running without profiling", g->backend->name, strerror(err));
         pthread_mutex_unlock(&life_lock);
@@ -388,8 +498,7 @@ int gct_profiler_start(const gct_profiler_config *cfg)
     return 0;
 fail:
     gctp_queue_destroy(&g->q);
-    gcts_close(g->db);
-    g->db = NULL;
+    unmap_shared();
     pthread_mutex_unlock(&life_lock);
     errno = err;
     return -1;
@@ -403,29 +512,40 @@ void gct_profiler_stop(void)
         return;
     }
     gctp.backend->detach();
+    if (gctp.helper && sink_enter()) {
+        send_heap(1);   /* the last figures */
+        sink_exit();
+    }
     __atomic_store_n(&gctp.active, 0, __ATOMIC_SEQ_CST);
-    __atomic_store_n(&gctp.stop_req, 1, __ATOMIC_SEQ_CST);
-    pthread_join(gctp.writer, NULL);
-    gcts_close(gctp.db);
-    gctp.db = NULL;
-    /* The writer exited only after seeing no sink call in flight with
-     * active cleared (sink_enter): nothing can touch the queue now. */
+    /* A sink call either saw active cleared or is counted in inflight
+     * (sink_enter): once inflight is 0, nothing more enters the queue. */
+    while (__atomic_load_n(&gctp.inflight, __ATOMIC_SEQ_CST))
+        sched_yield();
+    __atomic_store_n(&gctp.sh->stop_req, 1, __ATOMIC_SEQ_CST);
+    if (gctp.helper) {
+        gctp_helper_wait();
+    } else {
+        pthread_join(gctp.writer, NULL);
+        gcts_close(gctp.db);
+        gctp.db = NULL;
+    }
     gctp_queue_destroy(&gctp.q);
+    unmap_shared();
     gctp.running = 0;
     pthread_mutex_unlock(&life_lock);
 }
 
 void gct_profiler_get_stats(gct_profiler_stats *out)
 {
-    out->samples = __atomic_load_n(&gctp.samples, __ATOMIC_RELAXED);
-    out->dropped_samples = __atomic_load_n(&gctp.dropped_samples, __ATOMIC_RELAXED);
-    out->frees = __atomic_load_n(&gctp.frees, __ATOMIC_RELAXED);
-    out->dropped_frees = __atomic_load_n(&gctp.dropped_frees, __ATOMIC_RELAXED);
-    out->written_samples = __atomic_load_n(&gctp.written_samples, __ATOMIC_RELAXED);
-    out->gc_cycles = __atomic_load_n(&gctp.gc_cycles, __ATOMIC_RELAXED);
-    out->frames_pending = __atomic_load_n(&gctp.frames_pending, __ATOMIC_RELAXED);
+    out->samples = __atomic_load_n(&gctp.sh->samples, __ATOMIC_RELAXED);
+    out->dropped_samples = __atomic_load_n(&gctp.sh->dropped_samples, __ATOMIC_RELAXED);
+    out->frees = __atomic_load_n(&gctp.sh->frees, __ATOMIC_RELAXED);
+    out->dropped_frees = __atomic_load_n(&gctp.sh->dropped_frees, __ATOMIC_RELAXED);
+    out->written_samples = __atomic_load_n(&gctp.sh->written_samples, __ATOMIC_RELAXED);
+    out->gc_cycles = __atomic_load_n(&gctp.sh->gc_cycles, __ATOMIC_RELAXED);
+    out->frames_pending = __atomic_load_n(&gctp.sh->frames_pending, __ATOMIC_RELAXED);
     out->running = __atomic_load_n(&gctp.running, __ATOMIC_RELAXED);
-    out->failed = __atomic_load_n(&gctp.failed, __ATOMIC_RELAXED);
+    out->failed = __atomic_load_n(&gctp.sh->failed, __ATOMIC_RELAXED);
 }
 
 const char *gct_profiler_path(void)

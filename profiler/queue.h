@@ -1,13 +1,18 @@
 /* profiler/queue.h - the bounded lock-free queue between allocating threads
- * (producers) and the profiler's writer thread (the one consumer).
+ * (producers) and the profiler's writer (the one consumer: a thread, or a
+ * helper process in helper mode).
  *
- * Fixed-size records in a power-of-two ring of cells, each with a sequence
- * number (Vyukov's bounded MPMC queue, used with one consumer).  A producer
- * claims a cell with one CAS, fills it and publishes it with a release
- * store; when the ring is full it fails at once (the caller counts the
- * drop) and never waits.  The consumer takes cells in claim order; a cell
- * claimed but not yet published stops it until the producer finishes.
- * The ring is mmap'd: pages are touched only as the queue fills.
+ * A power-of-two ring of 64-byte cells, each with a sequence number
+ * (Vyukov's bounded MPMC queue, used with one consumer), holding
+ * variable-length records: a record takes the fewest consecutive cells its
+ * bytes need (gctp_rec_len: a free is one cell, a sample with 8 frames
+ * three), so the queue touches about a fifth of the memory it would with
+ * fixed-size cells.  A producer builds the record on its own stack and
+ * claims its cells with one CAS; when the ring is full it fails at once
+ * (the caller counts the drop) and never waits.  The consumer takes
+ * records in claim order, copying each out; a record claimed but not yet
+ * published stops it until the producer finishes.  The ring is mmap'd:
+ * pages are touched only as the queue fills.
  */
 #ifndef GCTUNE_PROFILER_QUEUE_H
 #define GCTUNE_PROFILER_QUEUE_H
@@ -18,7 +23,8 @@
 
 #define GCTP_MAX_FRAMES 64
 
-enum gctp_rec_type { GCTP_REC_ALLOC = 1, GCTP_REC_FREE = 2, GCTP_REC_GC = 3, GCTP_REC_TUNER = 4 };
+enum gctp_rec_type { GCTP_REC_ALLOC = 1, GCTP_REC_FREE = 2, GCTP_REC_GC = 3, GCTP_REC_TUNER = 4,
+                     GCTP_REC_HEAP = 5 };
 
 /* A tuner decision (gct_profiler_tuner_event); strings truncated to fit. */
 struct gctp_tuner_rec {
@@ -28,6 +34,7 @@ struct gctp_tuner_rec {
     char measurements[264];
 };
 
+/* The fields a FREE carries come first: it is one cell. */
 struct gctp_rec {
     uint32_t type;               /* enum gctp_rec_type */
     uint32_t nframes;            /* ALLOC: ips used */
@@ -41,12 +48,15 @@ struct gctp_rec {
         uintptr_t ips[GCTP_MAX_FRAMES];   /* ALLOC: leaf first */
         gct_gc_event gc;                  /* GC */
         struct gctp_tuner_rec tuner;      /* TUNER */
+        gct_backend_stats heap;           /* HEAP: the backend's statistics,
+                                             read in the profiled process */
     } u;
 };
 
+#define GCTP_CELL_DATA 56
 struct gctp_cell {
     uint64_t seq;                /* sequence number minus the cell's index (queue.c) */
-    struct gctp_rec rec;
+    unsigned char data[GCTP_CELL_DATA];
 };
 
 struct gctp_queue {
@@ -57,19 +67,26 @@ struct gctp_queue {
     uint64_t enqueue_pos;        /* producers, CAS */
     char pad1[64];
     uint64_t dequeue_pos;        /* consumer only */
+    uint64_t out_cells;          /* consumer: cells of the record in out */
+    struct gctp_rec out;         /* consumer: the record peeked */
 };
 
-/* capacity is rounded up to a power of two (>= 2).  Returns 0 or errno. */
-int gctp_queue_init(struct gctp_queue *q, uint32_t capacity);
+/* The bytes of r that the queue carries (by type; ALLOC: its nframes ips). */
+size_t gctp_rec_len(const struct gctp_rec *r);
+
+/* Room for capacity typical records (a sample with 8 frames: 3 cells) and
+ * at least two of the largest (64 frames), rounded up to a power of two of
+ * cells.  shared: the cells are MAP_SHARED (a forked
+ * consumer process sees them).  Returns 0 or errno. */
+int gctp_queue_init(struct gctp_queue *q, uint32_t capacity, int shared);
 void gctp_queue_destroy(struct gctp_queue *q);
 
-/* Producer: claims a cell; NULL when the queue is full.  Fill the record,
- * then publish it with gctp_queue_push. */
-struct gctp_rec *gctp_queue_claim(struct gctp_queue *q, uint64_t *ticket);
-void gctp_queue_push(struct gctp_queue *q, uint64_t ticket);
+/* Producer: copies r (gctp_rec_len bytes) into the queue and publishes it;
+ * -1 when the queue is full (nothing written). */
+int gctp_queue_put(struct gctp_queue *q, const struct gctp_rec *r);
 
-/* Consumer: the next published record or NULL; release it with
- * gctp_queue_release after use. */
+/* Consumer: the next published record (a copy, valid until the next call)
+ * or NULL; release its cells with gctp_queue_release after use. */
 struct gctp_rec *gctp_queue_peek(struct gctp_queue *q);
 void gctp_queue_release(struct gctp_queue *q);
 

@@ -10,7 +10,7 @@
  * writer must keep draining meanwhile.
  * The counters in meta (samples, dropped_samples, ...) are refreshed at
  * every commit.  On a write error it prints one message, stops recording
- * (gctp.active = 0, gctp.failed = 1) and exits; the program runs on.
+ * (gctp.active = 0, gctp.sh->failed = 1) and exits; the program runs on.
  *
  * Invariants: a stack id is written before any sample that uses it; a
  * frame row exists for every ip of every written stack once the run ends
@@ -111,7 +111,7 @@ static int see_ip(uint64_t ip)
  * path and what the writer was doing are added. */
 static void fail(const char *what)
 {
-    if (!__atomic_exchange_n(&gctp.failed, 1, __ATOMIC_ACQ_REL)) {
+    if (!__atomic_exchange_n(&gctp.sh->failed, 1, __ATOMIC_ACQ_REL)) {
         const char *e = gcts_errmsg(gctp.db);
         size_t pl = strlen(gctp.path);
         if (e && strncmp(e, gctp.path, pl) == 0 && e[pl] == ':')
@@ -120,7 +120,7 @@ static void fail(const char *what)
             gctp_msg("%s: %s failed: %s; recording stopped, the program continues",
                      gctp.path, what, e && *e ? e : "unknown error");
     }
-    __atomic_store_n(&gctp.active, 0, __ATOMIC_RELEASE);
+    __atomic_store_n(&gctp.active, 0, __ATOMIC_RELEASE);   /* thread mode; the helper's sink checks failed */
 }
 
 /* symthread callbacks: rows for resolved mappings and frames */
@@ -238,7 +238,7 @@ static int flush_buf(struct pend_buf *b)
     for (size_t i = 0; i < b->n; i++)
         if (gcts_add_sample(gctp.db, &b->rows[i]) != 0)
             return -1;
-    __atomic_add_fetch(&gctp.written_samples, b->n, __ATOMIC_RELAXED);
+    __atomic_add_fetch(&gctp.sh->written_samples, b->n, __ATOMIC_RELAXED);
     if (b->n)
         memset(b->idx, 0, PEND_MAX * 2 * sizeof *b->idx);
     b->n = 0;
@@ -369,7 +369,9 @@ static int write_gc(const gct_gc_event *e)
 
 static int64_t read_rss(void)
 {
-    FILE *f = fopen("/proc/self/statm", "re");
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/statm", gctp.target_pid);
+    FILE *f = fopen(path, "re");
     if (!f)
         return GCTS_NULL;
     long size, rss;
@@ -378,6 +380,11 @@ static int64_t read_rss(void)
     return ok ? (int64_t)rss * sysconf(_SC_PAGESIZE) : GCTS_NULL;
 }
 
+/* Helper mode: the backend's statistics as the profiled process last sent
+ * them (a HEAP record); read_stats here would read the helper's own heap. */
+static gct_backend_stats heap_last;
+static int heap_have;
+
 static int write_heap_point(int64_t now)
 {
     gcts_heap_point p;
@@ -385,8 +392,15 @@ static int write_heap_point(int64_t now)
     p.time_ns = now - gctp.start_mono_ns;
     p.rss = read_rss();
     gct_backend_stats st;
-    if ((gctp.backend->caps & GCT_CAP_STATS) && gctp.backend->read_stats &&
-        gctp.backend->read_stats(&st) == 0) {
+    int have = 0;
+    if (gctp.helper) {
+        st = heap_last;
+        have = heap_have;
+    } else {
+        have = (gctp.backend->caps & GCT_CAP_STATS) && gctp.backend->read_stats &&
+               gctp.backend->read_stats(&st) == 0;
+    }
+    if (have) {
         p.heap_alloc = (int64_t)st.heap_alloc;
         p.heap_sys = (int64_t)st.heap_sys;
         p.heap_released = (int64_t)st.heap_released;
@@ -404,11 +418,11 @@ static int write_heap_point(int64_t now)
 static int write_counters(void)
 {
     struct { const char *key; uint64_t *v; } c[] = {
-        { "samples", &gctp.written_samples },
-        { "dropped_samples", &gctp.dropped_samples },
-        { "dropped_frees", &gctp.dropped_frees },
-        { "dropped_gc_cycles", &gctp.dropped_gc },
-        { "dropped_tuner_events", &gctp.dropped_tuner },
+        { "samples", &gctp.sh->written_samples },
+        { "dropped_samples", &gctp.sh->dropped_samples },
+        { "dropped_frees", &gctp.sh->dropped_frees },
+        { "dropped_gc_cycles", &gctp.sh->dropped_gc },
+        { "dropped_tuner_events", &gctp.sh->dropped_tuner },
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
         if (gcts_set_meta_int(gctp.db, c[i].key, (int64_t)__atomic_load_n(c[i].v, __ATOMIC_RELAXED)) != 0)
@@ -429,6 +443,10 @@ static long drain(long max)
             rc = apply_free((int64_t)r->token, r->time_ns - gctp.start_mono_ns);
             break;
         case GCTP_REC_GC: rc = write_gc(&r->u.gc); break;
+        case GCTP_REC_HEAP:
+            heap_last = r->u.heap;
+            heap_have = 1;
+            break;
         case GCTP_REC_TUNER: {
             gcts_tuner_event e = {
                 .time_ns = r->time_ns - gctp.start_mono_ns,
@@ -473,11 +491,14 @@ static void writer_cleanup(void)
     free(mapping_ids); mapping_ids = NULL; nmapping_ids = 0;
 }
 
-/* Discards what producers still queue after a failure, until stopped. */
+/* Discards what producers still queue after a failure, until stopped.
+ * A helper just exits: the profiled process sees `failed` and stops
+ * producing, and its cells die with the last process mapping them. */
 static void discard_until_stopped(void)
 {
-    while (!__atomic_load_n(&gctp.stop_req, __ATOMIC_SEQ_CST) ||
-           __atomic_load_n(&gctp.inflight, __ATOMIC_SEQ_CST)) {
+    if (gctp.helper)
+        return;
+    while (!__atomic_load_n(&gctp.sh->stop_req, __ATOMIC_SEQ_CST)) {
         while (gctp_queue_peek(&gctp.q))
             gctp_queue_release(&gctp.q);
         struct timespec ts = { 0, 5000000 };
@@ -499,13 +520,14 @@ void *gctp_writer_main(void *arg)
     (void)arg;
     gctp_profiler_thread = 1;
     int64_t flush_ns = (int64_t)gctp.flush_ms * 1000000, heap_ns = (int64_t)gctp.heap_ms * 1000000;
-    int64_t last_commit = gctp_mono_ns(), last_heap = 0;
+    int64_t last_commit = gctp_mono_ns(), last_heap = 0, last_alive = last_commit;
     const char *what = "begin";
     if (gcts_begin(gctp.db) != 0)
         goto failed;
     for (;;) {
-        int stopping = __atomic_load_n(&gctp.stop_req, __ATOMIC_SEQ_CST) &&
-                       !__atomic_load_n(&gctp.inflight, __ATOMIC_SEQ_CST);
+        /* stop_req is set only once no sink call is in flight
+         * (gct_profiler_stop), so the queue then holds all there is */
+        int stopping = __atomic_load_n(&gctp.sh->stop_req, __ATOMIC_SEQ_CST) || gctp.target_died;
         what = "insert";
         long n = drain(4096);
         if (n < 0)
@@ -522,7 +544,7 @@ void *gctp_writer_main(void *arg)
             what = "insert frame";
             if (collect_frames() != 0)
                 goto failed;
-            __atomic_store_n(&gctp.frames_pending, gctp_symq_pending(), __ATOMIC_RELAXED);
+            __atomic_store_n(&gctp.sh->frames_pending, gctp_symq_pending(), __ATOMIC_RELAXED);
         }
         if (now - last_commit >= flush_ns) {
             what = "commit";
@@ -532,20 +554,37 @@ void *gctp_writer_main(void *arg)
             last_commit = now;
         }
         if (n == 0) {
-            struct timespec ts = { 0, 2000000 };   /* 2 ms: the queue absorbs bursts */
-            nanosleep(&ts, NULL);
+            /* helper: a profiled process that ended without stopping the
+             * profiler (_exit, a signal) leaves what it queued; the loop
+             * drains it and ends with clean_exit 0 */
+            if (gctp.helper && !stopping && now - last_alive >= 50000000) {
+                last_alive = now;
+                if (gctp_target_gone())
+                    gctp.target_died = 1;
+                continue;
+            }
+            if (gctp.helper) {
+                gctp_helper_idle();
+            } else {
+                struct timespec ts = { 0, 2000000 };   /* 2 ms: the queue absorbs bursts */
+                nanosleep(&ts, NULL);
+            }
         }
     }
+    if (gctp.helper)
+        gctp_helper_drained();
     what = "final commit";
     gctp_symq_wait_idle();
     if (flush_pending() != 0 || collect_frames() != 0 || write_counters() != 0 ||
         gcts_set_meta_int(gctp.db, "duration_ns", gctp_real_ns() - gctp.start_real_ns) != 0 ||
-        gcts_set_meta(gctp.db, "clean_exit", "1") != 0 || gcts_commit(gctp.db) != 0)
+        gcts_set_meta(gctp.db, "clean_exit", gctp.target_died ? "0" : "1") != 0 || gcts_commit(gctp.db) != 0)
         goto failed;
     writer_cleanup();
     return NULL;
 failed:
     fail(what);
+    if (gctp.helper)
+        gctp_helper_drained();
     writer_cleanup();
     discard_until_stopped();
     return NULL;

@@ -12,12 +12,19 @@
  *     left by a killed writer is recovered and indexes can be built), else
  *     read-only; nothing here writes to the database except
  *     gcts_build_indexes (and SQLite's own WAL recovery);
+ *   - a recording still being finished by its helper process (the
+ *     profiled program gone, the helper running) is handed out only once
+ *     the helper has finished it or is gone (wait_for_helper);
  *   - gcts_parse_frames never writes more than max entries and never reads
  *     past the terminating NUL.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "store_priv.h"
@@ -156,6 +163,75 @@ static int check_schema(gcts_db *db)
     return query_int(db->db, "SELECT count(*) FROM meta", NULL, &rows);
 }
 
+/* meta's value for key in buf ("" if none), read in its own transaction
+ * (so each call sees the latest commit); no error is recorded. */
+static void meta_text(sqlite3 *db, const char *key, char *buf, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    buf[0] = '\0';
+    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
+        return;
+    if (sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
+        sqlite3_column_text(st, 0))
+        snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+}
+
+/* 1 while process pid runs (not a zombie) and, if comm is given, has that
+ * name. */
+static int process_runs(long pid, const char *comm)
+{
+    char path[64], buf[512];
+    if (pid <= 0)
+        return 0;
+    snprintf(path, sizeof path, "/proc/%ld/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 0;
+    buf[n] = '\0';
+    const char *open_paren = strchr(buf, '('), *close_paren = strrchr(buf, ')');
+    if (!open_paren || !close_paren || close_paren[1] != ' ' || close_paren[2] == 'Z' || close_paren[2] == 'X')
+        return 0;
+    if (comm) {
+        size_t l = (size_t)(close_paren - open_paren - 1);
+        if (l != strlen(comm) || strncmp(open_paren + 1, comm, l) != 0)
+            return 0;
+    }
+    return 1;
+}
+
+/* A recording in helper mode (profiler/helper.c) is finished by its
+ * helper process shortly after the profiled program ends: while the
+ * program (meta pid) is gone, the helper (meta writer_pid) still runs and
+ * clean_exit is not 1, wait for it (10 ms steps, 120 s at most; a note on
+ * stderr after 1 s).  A recording whose program still runs is read as it
+ * is (a live view). */
+static void wait_for_helper(gcts_db *db)
+{
+    char mode[16], v[32];
+    meta_text(db->db, "profiler_mode", mode, sizeof mode);
+    if (strcmp(mode, "helper") != 0)
+        return;
+    meta_text(db->db, "writer_pid", v, sizeof v);
+    long wpid = strtol(v, NULL, 10);
+    meta_text(db->db, "pid", v, sizeof v);
+    long pid = strtol(v, NULL, 10);
+    for (int i = 0; i < 12000; i++) {
+        meta_text(db->db, "clean_exit", v, sizeof v);
+        if (strcmp(v, "1") == 0 || !process_runs(wpid, "gctune-writer") || process_runs(pid, NULL))
+            return;
+        if (i == 100)
+            fprintf(stderr, "gctune: %s: waiting for the recording helper (pid %ld) to finish the database\n",
+                    db->path, wpid);
+        struct timespec ts = { 0, 10000000 };
+        nanosleep(&ts, NULL);
+    }
+}
+
 gcts_db *gcts_open_read(const char *path, char *err, size_t errlen)
 {
     if (!path || !*path) {
@@ -211,6 +287,7 @@ gcts_db *gcts_open_read(const char *path, char *err, size_t errlen)
         gcts_close(db);
         return NULL;
     }
+    wait_for_helper(db);
     return db;
 }
 

@@ -1,0 +1,192 @@
+/* profiler/helper.c - the profiler's helper process (helper mode).
+ *
+ * Owns: making the helper (gctp_helper_spawn), the helper's life (open the
+ * database, run the writer loop of writer.c on its main thread, close,
+ * signal `done`), the profiled process's wait for it at stop
+ * (gctp_helper_wait), and the helper's test of whether the profiled
+ * process is still there (gctp_target_gone).
+ *
+ * Why: glibc's malloc takes its single-threaded path (no arena lock, no
+ * atomic instructions) only while the process has one thread, and a
+ * recording's writer and symbolizer threads would end that for every
+ * malloc of the program.  In helper mode the profiled process keeps only
+ * the sink (capture the stack, fill a queue cell); the queue's cells and
+ * struct gctp_shared are MAP_SHARED, made before the fork, and the helper
+ * is a fork() of the profiled process, so it starts with the same
+ * configuration (gctp), the same modules at the same addresses (the
+ * symbolizer resolves the program's ips against its own copy) and the
+ * same time base (CLOCK_MONOTONIC is system-wide).
+ *
+ * Invariants:
+ *   - the helper is a grandchild (an intermediate child forks it and
+ *     exits at once, reaped here): it is never a child of the program, so
+ *     a program that waits for all of its children never waits for it,
+ *     nor gets its SIGCHLD;
+ *   - the helper never returns into the program's code and never runs its
+ *     atexit handlers (_exit only); it ignores the terminal's and kill's
+ *     usual signals (SIGINT, SIGTERM, ...: a Ctrl-C that ends the program
+ *     must not lose its recording), keeps stderr (its messages) and no
+ *     other descriptor of the program's (a pipe's reader must not wait for
+ *     it), and takes no sample (the malloc backend's fork handler turned
+ *     sampling off in it);
+ *   - at stop the profiled process waits only until the helper holds every
+ *     record (`drained`, set once stop_req is seen and the queue is empty,
+ *     or when the helper gives up): the queue's cells are then free to
+ *     unmap and nothing is lost; the helper commits, symbolizes what is
+ *     left and closes the database after that, on its own (meta
+ *     writer_pid names it: gctune's readers wait for it, store_read.c);
+ *     `done` is set once it has closed the database;
+ *   - the profiled process never waits for a helper that is gone: it
+ *     checks for it every 100 ms while waiting, and waits 60 s at most.
+ */
+#include "internal.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/futex.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define WAIT_MAX_NS (60LL * 1000000000)
+
+static void futex_wake_all(int *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE, INT32_MAX, NULL, NULL, 0);
+}
+
+/* Sleeps while *word == val, 100 ms at most. */
+static void futex_wait_100ms(int *word, int val)
+{
+    struct timespec ts = { 0, 100000000 };
+    syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0);
+}
+
+/* Closes every descriptor from lo up but keep. */
+static void close_from(int lo, int keep)
+{
+    int maxfd = (int)sysconf(_SC_OPEN_MAX);
+    if (maxfd <= 0 || maxfd > 65536)
+        maxfd = 65536;
+#ifdef SYS_close_range
+    if (keep < lo) {
+        if (syscall(SYS_close_range, (unsigned)lo, ~0u, 0) == 0)
+            return;
+    }
+#endif
+    for (int fd = lo; fd < maxfd; fd++)
+        if (fd != keep)
+            close(fd);
+}
+
+static __attribute__((noreturn)) void helper_main(void)
+{
+    static const int ignored[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU,
+                                   SIGUSR1, SIGUSR2, SIGALRM, SIGVTALRM, SIGPROF, SIGWINCH };
+    for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+        signal(ignored[i], SIG_IGN);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    int nul = open("/dev/null", O_RDWR | O_CLOEXEC);
+    if (nul >= 0) {
+        dup2(nul, 0);
+        dup2(nul, 1);
+    }
+    close_from(3, -1);
+    prctl(PR_SET_NAME, "gctune-writer", 0, 0, 0);
+    struct gctp_shared *sh = gctp.sh;
+    __atomic_store_n(&sh->helper_pid, (int)getpid(), __ATOMIC_RELEASE);
+    gctp.active = 0;              /* nothing is recorded from in here */
+    if (gctp_open_db() == 0) {
+        gctp_writer_main(NULL);
+        gcts_close(gctp.db);
+    } else {
+        __atomic_store_n(&sh->failed, 1, __ATOMIC_SEQ_CST);
+        gctp_helper_drained();
+    }
+    __atomic_store_n(&sh->done, 1, __ATOMIC_SEQ_CST);
+    futex_wake_all(&sh->done);
+    _exit(0);
+}
+
+int gctp_helper_spawn(void)
+{
+    pid_t mid = fork();
+    if (mid < 0)
+        return errno;
+    if (mid == 0) {
+        pid_t h = fork();
+        if (h == 0)
+            helper_main();
+        _exit(h < 0 ? 1 : 0);
+    }
+    int st = 0;
+    pid_t r;
+    while ((r = waitpid(mid, &st, 0)) < 0 && errno == EINTR)
+        ;
+    /* r < 0 (ECHILD): the program's SIGCHLD handler reaped it first;
+     * a missing helper is then found at stop */
+    if (r == mid && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
+        return EAGAIN;
+    return 0;
+}
+
+void gctp_helper_idle(void)
+{
+    struct timespec ts = { 0, 2000000 };   /* 2 ms: the queue absorbs bursts */
+    syscall(SYS_futex, &gctp.sh->stop_req, FUTEX_WAIT, 0, &ts, NULL, 0);
+}
+
+void gctp_helper_drained(void)
+{
+    __atomic_store_n(&gctp.sh->drained, 1, __ATOMIC_SEQ_CST);
+    futex_wake_all(&gctp.sh->drained);
+}
+
+void gctp_helper_wait(void)
+{
+    struct gctp_shared *sh = gctp.sh;
+    futex_wake_all(&sh->stop_req);
+    int64_t t0 = gctp_mono_ns();
+    while (!__atomic_load_n(&sh->drained, __ATOMIC_SEQ_CST) && !__atomic_load_n(&sh->done, __ATOMIC_SEQ_CST)) {
+        futex_wait_100ms(&sh->drained, 0);
+        if (__atomic_load_n(&sh->drained, __ATOMIC_SEQ_CST))
+            break;
+        int pid = __atomic_load_n(&sh->helper_pid, __ATOMIC_ACQUIRE);
+        int64_t waited = gctp_mono_ns() - t0;
+        if ((pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) || (pid <= 0 && waited > 1000000000)) {
+            gctp_msg("%s: the recording helper process ended before the recording; it may be incomplete",
+                     gctp.path);
+            return;
+        }
+        if (waited > WAIT_MAX_NS) {
+            gctp_msg("%s: the recording helper (pid %d) has not taken the last records after 60 s; exiting without it",
+                     gctp.path, pid);
+            return;
+        }
+    }
+}
+
+int gctp_target_gone(void)
+{
+    char path[64], buf[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", gctp.target_pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT || errno == ESRCH;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return 1;
+    buf[n] = 0;
+    const char *p = strrchr(buf, ')');   /* the name may hold spaces and parentheses */
+    if (!p || p[1] != ' ')
+        return 0;
+    return p[2] == 'Z' || p[2] == 'X';
+}
