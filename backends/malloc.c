@@ -34,10 +34,14 @@
  * probing, backward-shift deletion) in mmap'd memory under its own mutex,
  * plus `filter`, an array of counters indexed by a second, cheaper hash of
  * the address (one multiply, filter_of): filter[filter_of(p)] = number of
- * entries whose address maps to it.
- * free() of a block whose counter is 0 (nearly all of them) takes no lock;
+ * entries whose address maps to it, and `filter_bits`, one bit per counter
+ * (counter != 0), 8 KiB that stay in the L1 cache for free() to test.
+ * An address's stripe is chosen by its filter index, so each counter and
+ * its bit change only under one stripe's lock (the bit's word is shared
+ * with other stripes: atomic or/and).
+ * free() of a block whose bit is 0 (nearly all of them) takes no lock;
  * while the set is empty (`live` == 0: not recording, rate 0) free does
- * not even read the filter.
+ * not even read the bits.
  * Invariant: an address is in the table exactly while its sampled block is
  * live; it is inserted before the allocation returns and removed before
  * the block goes back to glibc, so a reused address never meets a stale
@@ -99,7 +103,8 @@ static TLS uint64_t tgen;        /* generation the countdown was drawn for */
 /* ---- the sampled set ---- */
 
 #define NSTRIPE 64
-#define FILTER_BITS 16         /* 256 KiB of counters: stays in L2 */
+#define FILTER_BITS 16         /* 256 KiB of counters, 8 KiB of bits */
+#define FIRST_CAP 128          /* entries of a stripe's first table: one page */
 struct entry {
     uintptr_t addr;              /* 0 = empty */
     uint64_t token;
@@ -111,7 +116,8 @@ struct stripe {
     size_t cap, n;
 } __attribute__((aligned(64)));
 static struct stripe stripes[NSTRIPE];
-static uint32_t filter[1u << FILTER_BITS];   /* atomic counters */
+static uint32_t filter[1u << FILTER_BITS];   /* counters, under their stripe's lock */
+static uint64_t filter_bits[(1u << FILTER_BITS) / 64];   /* atomic: counter != 0 */
 static uint64_t live;            /* atomic: entries in the set (0: free skips the filter too) */
 
 static inline uint64_t hash_addr(uintptr_t p)
@@ -124,7 +130,6 @@ static inline uint64_t hash_addr(uintptr_t p)
     x ^= x >> 33;
     return x;
 }
-#define STRIPE_OF(h) ((h) & (NSTRIPE - 1))
 #define SLOT_OF(h, mask) (((h) >> 6) & (mask))
 /* The filter's index: Fibonacci hashing of the address (one multiply, the
  * top bits), cheap enough for every free while something is recorded. */
@@ -144,7 +149,7 @@ static void *map_table(size_t cap)
 static int stripe_insert(struct stripe *s, uintptr_t p, uint64_t h, uint64_t token, uint64_t g)
 {
     if ((s->n + 1) * 4 > s->cap * 3) {
-        size_t ncap = s->cap ? s->cap * 2 : 1024;
+        size_t ncap = s->cap ? s->cap * 2 : FIRST_CAP;
         struct entry *nt = map_table(ncap);
         if (!nt)
             return -1;
@@ -205,16 +210,20 @@ static int stripe_remove(struct stripe *s, uintptr_t p, uint64_t h, struct entry
     }
 }
 
+#define STRIPE_OF_FI(fi) (&stripes[(fi) & (NSTRIPE - 1)])
+
 /* Records a sampled block (before the allocation returns). */
 static void set_add(void *obj, uint64_t token, uint64_t g)
 {
     uintptr_t p = (uintptr_t)obj;
     uint64_t h = hash_addr(p);
-    struct stripe *s = &stripes[STRIPE_OF(h)];
+    size_t fi = filter_of(p);
+    struct stripe *s = STRIPE_OF_FI(fi);
     pthread_mutex_lock(&s->lock);
     if (stripe_insert(s, p, h, token, g) == 0) {
         __atomic_add_fetch(&live, 1, __ATOMIC_RELAXED);
-        __atomic_add_fetch(&filter[filter_of(p)], 1, __ATOMIC_RELEASE);
+        if (filter[fi]++ == 0)
+            __atomic_fetch_or(&filter_bits[fi / 64], 1ull << (fi % 64), __ATOMIC_RELEASE);
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -227,7 +236,8 @@ static inline int may_be_sampled(void *obj)
 {
     if (__builtin_expect(__atomic_load_n(&live, __ATOMIC_RELAXED) == 0, 1))
         return 0;
-    return __atomic_load_n(&filter[filter_of((uintptr_t)obj)], __ATOMIC_ACQUIRE) != 0;
+    size_t fi = filter_of((uintptr_t)obj);
+    return (__atomic_load_n(&filter_bits[fi / 64], __ATOMIC_ACQUIRE) >> (fi % 64)) & 1;
 }
 
 /* Takes obj out of the set if it is there; returns its token (0 if not
@@ -238,12 +248,14 @@ static inline uint64_t set_take(void *obj, uint64_t *gout)
         return 0;
     uintptr_t p = (uintptr_t)obj;
     uint64_t h = hash_addr(p);
-    struct stripe *s = &stripes[STRIPE_OF(h)];
+    size_t fi = filter_of(p);
+    struct stripe *s = STRIPE_OF_FI(fi);
     struct entry e;
     pthread_mutex_lock(&s->lock);
     int found = stripe_remove(s, p, h, &e);
     if (found) {
-        __atomic_sub_fetch(&filter[filter_of(p)], 1, __ATOMIC_RELEASE);
+        if (--filter[fi] == 0)
+            __atomic_fetch_and(&filter_bits[fi / 64], ~(1ull << (fi % 64)), __ATOMIC_RELEASE);
         __atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
     }
     pthread_mutex_unlock(&s->lock);
@@ -612,6 +624,7 @@ static void fork_child(void)
         pthread_mutex_init(&s->lock, NULL);
     }
     memset(filter, 0, sizeof filter);
+    memset(filter_bits, 0, sizeof filter_bits);
     live = 0;
     pthread_mutex_init(&attach_lock, NULL);
     pthread_mutex_init(&stats_lock, NULL);

@@ -173,6 +173,18 @@ void gctp_helper_wait(void)
     }
 }
 
+void gctp_helper_wait_done(void)
+{
+    struct gctp_shared *sh = gctp.sh;
+    int64_t t0 = gctp_mono_ns();
+    while (!__atomic_load_n(&sh->done, __ATOMIC_SEQ_CST)) {
+        futex_wait_100ms(&sh->done, 0);
+        int pid = __atomic_load_n(&sh->helper_pid, __ATOMIC_ACQUIRE);
+        if ((pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) || gctp_mono_ns() - t0 > WAIT_MAX_NS)
+            return;
+    }
+}
+
 int gctp_target_gone(void)
 {
     char path[64], buf[512];

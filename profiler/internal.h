@@ -95,6 +95,15 @@ int gctp_helper_spawn(void);
  * until it has taken every record out of the queue (or is gone); the
  * helper finishes the database after that, on its own. */
 void gctp_helper_wait(void);
+/* In the profiled process, after gctp_helper_wait: waits until the helper
+ * has closed the database (or is gone). */
+void gctp_helper_wait_done(void);
+/* profiler.c, for the preload library's exec wrappers (backends/exec.c):
+ * in the recording process, stops the recording and waits until its
+ * database is complete and unlocked, so that the image exec'd (which
+ * starts its own recording into the same path) finds it free.  Does
+ * nothing in a vfork child or when not recording. */
+void gctp_before_exec(void);
 /* In the helper: sleeps up to 2 ms, or until stop_req is set. */
 void gctp_helper_idle(void);
 /* In the helper, once stopping with the queue empty: tells the profiled

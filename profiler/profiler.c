@@ -345,6 +345,8 @@ static int write_meta(void)
 /* Set by the thread that forks the helper: its fork children keep the
  * state (the other threads' forks drop it, child_after_fork). */
 static __thread int forking_helper;
+/* Set while start_from_env runs. */
+static int from_env;
 
 void gct_profiler_config_init(gct_profiler_config *cfg)
 {
@@ -359,6 +361,7 @@ static void child_after_fork(void)
     /* The parent's connection and writer are not ours: forget them. */
     gctp.running = 0;
     gctp.active = 0;
+    gcts_forget_lock(gctp.db);   /* thread mode: our copy of the writer's lock */
     gctp.db = NULL;
     gctp.q.cells = NULL;
     gctp.sh = &idle_shared;
@@ -442,6 +445,17 @@ int gct_profiler_start(const gct_profiler_config *cfg)
         return -1;
     }
     int err;
+    if (gcts_path_recording(g->path)) {
+        /* Another live process records into this path (a program that
+         * runs others with the same GCTUNE_PROFILE and no %p): leave its
+         * database alone.  Silent when started from the environment, so
+         * that the other programs' output stays as it was. */
+        if (!from_env)
+            gctp_msg("%s: another process is recording into this database; running without profiling", g->path);
+        pthread_mutex_unlock(&life_lock);
+        errno = EBUSY;
+        return -1;
+    }
     void *shp = mmap(NULL, sizeof *g->sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shp == MAP_FAILED) {
         err = errno;
@@ -504,7 +518,10 @@ fail:
     return -1;
 }
 
-void gct_profiler_stop(void)
+/* wait_done (helper mode): wait until the helper has closed the database
+ * too, not only taken the last records (kept apart for measuring what the
+ * wait costs). */
+static void stop_impl(int wait_done)
 {
     pthread_mutex_lock(&life_lock);
     if (!gctp.running) {
@@ -524,6 +541,8 @@ void gct_profiler_stop(void)
     __atomic_store_n(&gctp.sh->stop_req, 1, __ATOMIC_SEQ_CST);
     if (gctp.helper) {
         gctp_helper_wait();
+        if (wait_done)
+            gctp_helper_wait_done();
     } else {
         pthread_join(gctp.writer, NULL);
         gcts_close(gctp.db);
@@ -533,6 +552,22 @@ void gct_profiler_stop(void)
     unmap_shared();
     gctp.running = 0;
     pthread_mutex_unlock(&life_lock);
+}
+
+void gct_profiler_stop(void)
+{
+    /* The database complete when the program exits: a script may read it
+     * at once (the helper's last commit and close take a few ms). */
+    stop_impl(1);
+}
+
+void gctp_before_exec(void)
+{
+    /* a vfork child shares our memory but is not the recording process:
+     * it must leave the recording alone */
+    if (!__atomic_load_n(&gctp.running, __ATOMIC_ACQUIRE) || (int)getpid() != gctp.target_pid)
+        return;
+    stop_impl(1);
 }
 
 void gct_profiler_get_stats(gct_profiler_stats *out)
@@ -592,6 +627,9 @@ __attribute__((constructor)) static void start_from_env(void)
     const char *sd = getenv("GCTUNE_SAMPLE_SEED");
     if (sd && *sd && gctp_env_seed(sd, &cfg.seed) != 0)
         gctp_msg("GCTUNE_SAMPLE_SEED=%s: not an unsigned integer; using a random seed", sd);
-    if (gct_profiler_start(&cfg) == 0)
+    from_env = 1;
+    int rc = gct_profiler_start(&cfg);
+    from_env = 0;
+    if (rc == 0)
         atexit(stop_at_exit);
 }

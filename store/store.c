@@ -23,6 +23,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <math.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "store_priv.h"
@@ -213,6 +214,24 @@ static int open_rw(gcts_db *db, const char *name)
  * the whole schema in WAL mode: a process killed at any moment leaves at
  * path either nothing or a complete, empty run database (at worst a stale
  * temporary file beside it), never an empty or half-made file. */
+int gcts_path_recording(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return 0;
+    int busy = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+    close(fd);   /* drops the shared lock, if taken */
+    return busy;
+}
+
+void gcts_forget_lock(gcts_db *db)
+{
+    if (db && db->lock_fd >= 0) {
+        close(db->lock_fd);
+        db->lock_fd = -1;
+    }
+}
+
 gcts_db *gcts_create(const char *path, char *err, size_t errlen)
 {
     if (!path || !*path) {
@@ -271,8 +290,21 @@ gcts_db *gcts_create(const char *path, char *err, size_t errlen)
         gcts_i_fail_sqlite(db, "synchronous=NORMAL");
         goto fail_path;
     }
+    /* the inode now at path: ours unless another recording of the same
+     * path renamed its own over it meanwhile (then it holds the lock) */
+    db->lock_fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (db->lock_fd < 0 || flock(db->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+        gcts_i_fail(db, "another recording is writing this database");
+        goto fail_path_kept;
+    }
     free(tmp);
     return db;
+
+fail_path_kept:   /* the file belongs to the other recording */
+    gcts_i_put_err(err, errlen, "%s", db->err);
+    gcts_close(db);
+    free(tmp);
+    return NULL;
 
 fail_path:
     gcts_i_put_err(err, errlen, "%s", db->err);

@@ -89,7 +89,17 @@ void gcts_gc_cycle_init(gcts_gc_cycle *c);
 void gcts_heap_point_init(gcts_heap_point *p);
 
 /* ---- writer ---- */
+/* The database made by gcts_create holds flock(LOCK_EX) on its file until
+ * gcts_close: another recording aimed at the same path can tell that it
+ * is in use (gcts_path_recording) instead of replacing it under the
+ * writer, whose closing would then remove the newcomer's -wal. */
 gcts_db *gcts_create(const char *path, char *err, size_t errlen);
+/* 1 if path is a database some live gcts_create'd connection (of any
+ * process) still writes, else 0. */
+int gcts_path_recording(const char *path);
+/* In a fork child: closes this process's copy of the lock descriptor
+ * (the parent's lock stays), without touching the connection. */
+void gcts_forget_lock(gcts_db *db);
 int gcts_begin(gcts_db *db);
 int gcts_commit(gcts_db *db);
 int gcts_set_meta(gcts_db *db, const char *key, const char *value);   /* insert or replace */
