@@ -345,10 +345,9 @@ static int in_loaded_file(const struct dl_phdr_info *info, uint64_t lo, uint64_t
     return 0;
 }
 
-/* The NT_GNU_BUILD_ID note among the notes p[0..size) (aligned to
- * align), as lowercase hex (interned); NULL if none. */
-static const char *note_build_id(gctp_symbolizer *s, const unsigned char *p, size_t size,
-                                 size_t align)
+/* Writes the NT_GNU_BUILD_ID note among the notes p[0..size) (aligned to
+ * align) to hex as lowercase hex; 0 if found, -1 if none. */
+static int note_build_id_hex(const unsigned char *p, size_t size, size_t align, char hex[129])
 {
     static const char hexdigits[] = "0123456789abcdef";
     size_t off = 0;
@@ -364,19 +363,18 @@ static const char *note_build_id(gctp_symbolizer *s, const unsigned char *p, siz
         if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
             memcmp(p + name_off, "GNU", 4) == 0 &&
             nh.n_descsz > 0 && nh.n_descsz <= 64) {
-            char hex[129];
             for (size_t k = 0; k < nh.n_descsz; k++) {
                 hex[2 * k] = hexdigits[p[desc_off + k] >> 4];
                 hex[2 * k + 1] = hexdigits[p[desc_off + k] & 15];
             }
             hex[2 * nh.n_descsz] = '\0';
-            return intern(s, hex);
+            return 0;
         }
         off = desc_off + ((nh.n_descsz + align - 1) & ~(align - 1));
         if (off >= size)
             break;
     }
-    return NULL;
+    return -1;
 }
 
 /* The NT_GNU_BUILD_ID note of a loaded object, read from its PT_NOTE
@@ -389,10 +387,10 @@ static const char *read_build_id(gctp_symbolizer *s, const struct dl_phdr_info *
             continue;
         if (!in_loaded_file(info, ph->p_vaddr, ph->p_vaddr + ph->p_memsz))
             continue;
-        const char *id = note_build_id(s, (const unsigned char *)(info->dlpi_addr + ph->p_vaddr),
-                                       ph->p_memsz, ph->p_align == 8 ? 8 : 4);
-        if (id)
-            return id;
+        char hex[129];
+        if (note_build_id_hex((const unsigned char *)(info->dlpi_addr + ph->p_vaddr),
+                              ph->p_memsz, ph->p_align == 8 ? 8 : 4, hex) == 0)
+            return intern(s, hex);
     }
     return NULL;
 }
@@ -971,23 +969,17 @@ static int parse_mline(char *line, struct mline *m)
 /* What gctp_sym_new_pid reads of a module's file: its PT_LOAD headers and
  * build-id. */
 struct elf_info {
-    ElfW(Phdr) *loads;
+    ElfW(Phdr) *loads;       /* malloc'd */
     size_t nloads;
-    const char *build_id;
+    char build_id[129];      /* lowercase hex, "" if none */
 };
 
-/* Reads path's ELF and program headers (the native class and byte order
- * only) and its PT_NOTE build-id.  0, or -1 if it is not such an ELF file
- * or cannot be read. */
-static int elf_info_read(gctp_symbolizer *s, const char *path, struct elf_info *ei)
+/* Reads the ELF and program headers of the file open at fd (the native
+ * class and byte order only) and its PT_NOTE build-id.  0, or -1 if it is
+ * not such an ELF file or cannot be read. */
+static int elf_info_fd(int fd, struct elf_info *ei)
 {
     *ei = (struct elf_info){ 0 };
-    struct stat st;
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode))   /* no FIFO, no device */
-        return -1;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
     ElfW(Ehdr) eh;
     ElfW(Phdr) *ph = NULL;
     int rc = -1;
@@ -997,7 +989,7 @@ static int elf_info_read(gctp_symbolizer *s, const char *path, struct elf_info *
         eh.e_ident[EI_DATA] != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB
                                                                            : ELFDATA2MSB) ||
         eh.e_phentsize != sizeof *ph || eh.e_phnum == 0 || eh.e_phnum >= PN_XNUM)
-        goto out;
+        return -1;
     size_t phsize = (size_t)eh.e_phnum * sizeof *ph;
     ph = malloc(phsize);
     ei->loads = malloc(phsize);
@@ -1006,24 +998,35 @@ static int elf_info_read(gctp_symbolizer *s, const char *path, struct elf_info *
     for (int i = 0; i < eh.e_phnum; i++) {
         if (ph[i].p_type == PT_LOAD && ph[i].p_memsz > 0)
             ei->loads[ei->nloads++] = ph[i];
-        if (ph[i].p_type != PT_NOTE || ei->build_id ||
+        if (ph[i].p_type != PT_NOTE || ei->build_id[0] ||
             ph[i].p_filesz < sizeof(ElfW(Nhdr)) || ph[i].p_filesz > 65536)
             continue;
         unsigned char *notes = malloc(ph[i].p_filesz);
         if (notes && pread(fd, notes, ph[i].p_filesz, (off_t)ph[i].p_offset) ==
-                         (ssize_t)ph[i].p_filesz)
-            ei->build_id = note_build_id(s, notes, ph[i].p_filesz, ph[i].p_align == 8 ? 8 : 4);
+                         (ssize_t)ph[i].p_filesz &&
+            note_build_id_hex(notes, ph[i].p_filesz, ph[i].p_align == 8 ? 8 : 4,
+                              ei->build_id) != 0)
+            ei->build_id[0] = '\0';
         free(notes);
     }
     rc = 0;
 out:
     free(ph);
-    close(fd);
     if (rc != 0) {
         free(ei->loads);
         *ei = (struct elf_info){ 0 };
     }
     return rc;
+}
+
+/* Opens path if it is a regular file (never a FIFO or a device, where
+ * open or read may block); -1 otherwise. */
+static int open_regular(const char *path)
+{
+    struct stat st;
+    if (!path || path[0] != '/' || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return -1;
+    return open(path, O_RDONLY | O_CLOEXEC);
 }
 
 /* Appends a segment to m->segs; -1 out of memory. */
@@ -1045,8 +1048,12 @@ static int pmod_add_seg(struct pmod *m, uint64_t lo, uint64_t hi, uint64_t offse
 static int pmod_segments(gctp_symbolizer *s, struct pmod *m, const struct mline *lines, size_t n)
 {
     struct elf_info ei = { 0 };
-    if (!m->deleted && elf_info_read(s, m->path, &ei) == 0) {
-        m->build_id = ei.build_id;
+    int fd = m->deleted ? -1 : open_regular(m->path);
+    int elf = fd >= 0 && elf_info_fd(fd, &ei) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (elf) {
+        m->build_id = ei.build_id[0] ? intern(s, ei.build_id) : NULL;
         uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
         int ok = m->has_base && ei.nloads > 0 && (ei.loads[0].p_offset & ~(page - 1)) == 0;
         uint64_t bias = m->base - (ei.loads[0].p_vaddr & ~(page - 1));
@@ -1087,11 +1094,13 @@ static void pmods_free(struct pmod *mods, size_t n)
     free(mods);
 }
 
-/* Same module instance (same file at the same place). */
+/* Same module instance (same file at the same place; a file deleted
+ * since it was first seen stays the same module, with what was read of
+ * it then). */
 static int pmod_same(const struct pmod *a, const struct pmod *b)
 {
     return a->path == b->path && a->first == b->first && a->hi == b->hi &&
-           a->dev == b->dev && a->ino == b->ino && a->deleted == b->deleted;
+           a->dev == b->dev && a->ino == b->ino;
 }
 
 static const struct pmod *pmod_find(const struct pmod *mods, size_t n, const struct pmod *m)
@@ -1198,20 +1207,28 @@ static int parse_maps(gctp_symbolizer *s, char *maps, struct pmod **out, size_t 
 #ifdef SYM_USE_LIBDW
 /* libdwfl's find_elf in pid mode: the module's file by path (the module
  * name), never the target's memory (dwfl_linux_proc_find_elf reads the
- * vDSO and deleted files from /proc/PID/mem). */
+ * vDSO and deleted files from /proc/PID/mem).  *userdata is the build-id
+ * read when the module was first seen (interned, or NULL): a file with
+ * another one (replaced since, e.g. by an upgrade) is not used. */
 static int find_elf_by_path(Dwfl_Module *mod, void **userdata, const char *modname,
                             Dwarf_Addr base, char **file_name, Elf **elfp)
 {
     (void)mod;
-    (void)userdata;
     (void)base;
-    struct stat st;
     *elfp = NULL;
-    if (!modname || modname[0] != '/' || stat(modname, &st) != 0 || !S_ISREG(st.st_mode))
-        return -1;
-    int fd = open(modname, O_RDONLY | O_CLOEXEC);
+    int fd = open_regular(modname);
     if (fd < 0)
         return -1;
+    const char *want = *userdata;
+    struct elf_info ei;
+    if (want) {
+        int same = elf_info_fd(fd, &ei) == 0 && strcmp(ei.build_id, want) == 0;
+        free(ei.loads);
+        if (!same) {
+            close(fd);
+            return -1;
+        }
+    }
     *file_name = strdup(modname);
     return fd;
 }
@@ -1235,9 +1252,14 @@ static void dwfl_report_pid(gctp_symbolizer *s, const struct pmod *mods, size_t 
     } else {
         dwfl_report_begin_add(s->dwfl);
     }
-    for (size_t i = 0; i < n; i++)
-        if (mods[i].elf_ok && (all || !pmod_find(old, nold, &mods[i])))
-            dwfl_report_module(s->dwfl, mods[i].path, mods[i].base, mods[i].hi);
+    for (size_t i = 0; i < n; i++) {
+        if (!mods[i].elf_ok || (!all && pmod_find(old, nold, &mods[i])))
+            continue;
+        Dwfl_Module *dm = dwfl_report_module(s->dwfl, mods[i].path, mods[i].base, mods[i].hi);
+        void **userdata;
+        if (dm && dwfl_module_info(dm, &userdata, NULL, NULL, NULL, NULL, NULL, NULL))
+            *userdata = (void *)(uintptr_t)mods[i].build_id;   /* for find_elf_by_path */
+    }
     dwfl_report_end(s->dwfl, NULL, NULL);
 }
 #endif

@@ -25,12 +25,14 @@
 #include <cmocka.h>
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -437,15 +439,16 @@ static void child_fill(gctp_symbolizer *s, struct probe *p)
     }
 }
 
-/* The child: waits for the parent's go, dlopens the test library, sends
- * its probes, waits for the parent to close its pipe, exits. */
-static void child_main(int in, int out)
+/* The child: waits for the parent's go, dlopens lib (a copy of the test
+ * library), sends its probes, waits for the parent to close its pipe,
+ * exits. */
+static void child_main(int in, int out, const char *lib)
 {
     static struct probe p[NPROBES];
     char c;
     if (read(in, &c, 1) != 1)
         _exit(2);
-    void *h = dlopen(SYMTEST_LIB, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
     if (!h)
         _exit(3);
     int (*call)(uint64_t *) = (int (*)(uint64_t *))dlsym(h, "symtest_call");
@@ -578,10 +581,10 @@ static void check_probe(gctp_symbolizer *s, const struct probe *p, const char *f
     }
 }
 
-static void test_pid_child(void **state)
+/* Forks the child that will dlopen lib; *to: its go (write a byte) and
+ * exit (close) pipe, *from: its probes. */
+static void start_child(const char *lib, int *to, int *from)
 {
-    (void)state;
-    static struct probe p[NPROBES];
     int to_child[2], from_child[2];
     assert_int_equal(pipe(to_child), 0);
     assert_int_equal(pipe(from_child), 0);
@@ -590,10 +593,20 @@ static void test_pid_child(void **state)
     if (child_pid == 0) {
         close(to_child[1]);
         close(from_child[0]);
-        child_main(to_child[0], from_child[1]);
+        child_main(to_child[0], from_child[1], lib);
     }
     close(to_child[0]);
     close(from_child[1]);
+    *to = to_child[1];
+    *from = from_child[0];
+}
+
+static void test_pid_child(void **state)
+{
+    (void)state;
+    static struct probe p[NPROBES];
+    int to_child[2], from_child[2];
+    start_child(SYMTEST_LIB, &to_child[1], &from_child[0]);
 
     gctp_symbolizer *s = gctp_sym_new_pid(child_pid);
     assert_non_null(s);
@@ -671,6 +684,103 @@ static void test_pid_child(void **state)
     gctp_sym_free(s);
 }
 
+/* Copies the file from to the new file to (mode 0755); with build_id
+ * (hex), one byte of that build-id changed in the copy. */
+static void copy_file(const char *from, int to, const char *build_id)
+{
+    FILE *in = fopen(from, "rb");
+    assert_non_null(in);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    assert_true(n > 0 && n < sizeof buf);
+    fclose(in);
+    if (build_id) {
+        unsigned char id[64];
+        size_t len = strlen(build_id) / 2;
+        assert_in_range(len, 1, sizeof id);
+        for (size_t i = 0; i < len; i++)
+            assert_int_equal(sscanf(build_id + 2 * i, "%2hhx", &id[i]), 1);
+        char *at = memmem(buf, n, id, len);
+        assert_non_null(at);
+        at[0] ^= 0x5a;
+    }
+    assert_int_equal(write(to, buf, n), (ssize_t)n);
+    assert_int_equal(fchmod(to, 0755), 0);
+    assert_int_equal(close(to), 0);
+}
+
+static char deleted_lib[PATH_MAX];       /* removed by deleted_teardown */
+
+static int deleted_teardown(void **state)
+{
+    pid_teardown(state);
+    if (deleted_lib[0])
+        unlink(deleted_lib);
+    deleted_lib[0] = '\0';
+    return 0;
+}
+
+/* The library's file is replaced (by a copy with another build-id, as a
+ * rebuild or an upgrade would) after the module was seen but before
+ * anything was looked up in it: the module and its mapping (with the
+ * build-id read when it was seen) are found, not the new file's symbols.  The maps then say " (deleted)":
+ * still the same module. */
+static void test_pid_deleted(void **state)
+{
+    (void)state;
+    static struct probe p[NPROBES];
+    snprintf(deleted_lib, sizeof deleted_lib, "%s.XXXXXX", SYMTEST_LIB);
+    int fd = mkstemp(deleted_lib);
+    assert_true(fd >= 0);
+    copy_file(SYMTEST_LIB, fd, NULL);
+    int to, from;
+    start_child(deleted_lib, &to, &from);
+    gctp_symbolizer *s = gctp_sym_new_pid(child_pid);
+    assert_non_null(s);
+    assert_int_equal(write(to, "g", 1), 1);
+    read_full(from, p, sizeof p);
+    close(from);
+
+    /* A miss reads the maps: the library is seen, nothing looked up in it. */
+    gctp_sym sym;
+    assert_int_equal(gctp_sym_lookup(s, p[P_ANON].ip, 0, &sym), -1);
+    const gctp_mapping *maps;
+    int n = gctp_sym_mappings(s, &maps), lib = -1;
+    for (int i = 0; i < n; i++)
+        if (strcmp(maps[i].path, deleted_lib) == 0)
+            lib = i;
+    assert_true(lib >= 0);
+    assert_string_equal(maps[lib].build_id, p[P_LIB_RET].build_id);
+
+    assert_int_equal(unlink(deleted_lib), 0);
+    fd = open(deleted_lib, O_WRONLY | O_CREAT | O_EXCL, 0755);
+    assert_true(fd >= 0);
+    copy_file(SYMTEST_LIB, fd, p[P_LIB_RET].build_id);
+
+    assert_int_equal(gctp_sym_lookup(s, p[P_LIB_RET].ip, 1, &sym), 0);
+    assert_string_equal(sym.module, deleted_lib);
+    assert_int_equal(sym.mapping, lib);
+    assert_null(sym.function);
+    assert_null(sym.file);
+    assert_int_equal(sym.line, 0);
+
+    gctp_sym_stats st0, st1;
+    gctp_sym_get_stats(s, &st0);
+    assert_int_equal(gctp_sym_lookup(s, p[P_ANON].ip + 1, 0, &sym), -1);
+    gctp_sym_get_stats(s, &st1);
+    assert_int_equal(st1.refreshes, st0.refreshes + 1);
+    assert_int_equal(gctp_sym_mappings(s, &maps), n);
+    assert_int_equal(gctp_sym_lookup(s, p[P_LIB_SECOND].ip, 0, &sym), 0);
+    assert_string_equal(sym.module, deleted_lib);
+    assert_int_equal(sym.mapping, lib);
+    assert_null(sym.function);
+
+    close(to);
+    assert_int_equal(waitpid(child_pid, NULL, 0), child_pid);
+    child_pid = -1;
+    gctp_sym_free(s);
+}
+
 /* This process through /proc/PID/maps: the same answers and mappings as
  * the in-process symbolizer.  Bad pids give NULL. */
 static void test_pid_self(void **state)
@@ -741,6 +851,7 @@ int main(void)
         cmocka_unit_test(test_cache),
         cmocka_unit_test_teardown(test_pid_child, pid_teardown),
         cmocka_unit_test(test_pid_self),
+        cmocka_unit_test_teardown(test_pid_deleted, deleted_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
