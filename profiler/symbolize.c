@@ -1,11 +1,17 @@
-/* profiler/symbolize.c - the in-process symbolizer (symbolize.h).
+/* profiler/symbolize.c - the symbolizer (symbolize.h), for this process
+ * (gctp_sym_new) or another one (gctp_sym_new_pid: "pid mode").
  *
  * Owns, per gctp_symbolizer:
  *   - segs: the live PT_LOAD segments of every loaded module, sorted by
- *     start, rebuilt from dl_iterate_phdr by refresh().  An address is "in a
- *     module" iff it lies in one of them; nothing else decides it, and no
- *     looked-up address is ever dereferenced (only the loader's program
- *     headers and the PT_NOTE contents of loaded objects are read).
+ *     start, rebuilt from dl_iterate_phdr by refresh() (pid mode: from
+ *     /proc/PID/maps and the modules' files by pid_refresh(), see pmods).
+ *     An address is "in a module" iff it lies in one of them; nothing else
+ *     decides it, and no looked-up address is ever dereferenced (only the
+ *     loader's program headers and the PT_NOTE contents of loaded objects
+ *     are read; in pid mode, nothing of the target's memory at all).
+ *   - pmods (pid mode): the modules of the last good read of the maps,
+ *     each with its segments and build-id, reused while the same file
+ *     stays mapped at the same place, so a read opens only new files.
  *   - maps: the public mappings list, one entry per executable PT_LOAD
  *     segment ever seen; append-only, so indices handed out stay valid.  A
  *     live executable segment carries the index of its mapping.
@@ -23,13 +29,21 @@
  *     per Dwfl_Module a sorted index of its function symbols (symidx),
  *     built at the first lookup in the module and dropped at every refresh
  *     (its names point into libdwfl's copy of the module).  Names match
- *     dwfl_module_addrinfo's but for the choice among aliases.
+ *     dwfl_module_addrinfo's but for the choice among aliases.  Pid mode
+ *     (dwfl_report_pid): each module reported by hand (dwfl_report_module)
+ *     and its file found by path, checked against the build-id read when
+ *     the module was seen (find_elf_by_path); a read adds the new modules,
+ *     and re-reports all (dropping symidx) only when one went.
  *
- * Invariants: gen changes on every refresh; dl_adds/dl_subs are the
+ * Invariants: gen changes on every refresh (pid mode: on every read that
+ * finds the module list changed); dl_adds/dl_subs are the
  * loader's counters at the last refresh, so a cheap dl_iterate_phdr that
  * stops at the first object tells whether anything was loaded or unloaded
  * since.  backend_calls counts resolve() calls, the only place libdw (or
  * dladdr) is asked about an address.  Memory comes from malloc only.
+ * Pid mode: pid_gone, once set, is never cleared (the module list is
+ * frozen: no read of a dead, zombie or reused pid replaces it), and
+ * dladdr is never called (it answers about this address space).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE

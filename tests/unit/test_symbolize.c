@@ -723,8 +723,8 @@ static int deleted_teardown(void **state)
 /* The library's file is replaced (by a copy with another build-id, as a
  * rebuild or an upgrade would) after the module was seen but before
  * anything was looked up in it: the module and its mapping (with the
- * build-id read when it was seen) are found, not the new file's symbols.  The maps then say " (deleted)":
- * still the same module. */
+ * build-id read when it was seen) are found, not the new file's symbols.
+ * The maps then say " (deleted)": still the same module. */
 static void test_pid_deleted(void **state)
 {
     (void)state;
