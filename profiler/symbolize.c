@@ -120,7 +120,8 @@ struct pmod {
     int deleted;            /* the file was unlinked: never opened */
     int has_base;
     int elf_ok;             /* segs come from the file's PT_LOADs, which agree
-                               with the lines: libdw may resolve in it */
+                               with the lines and with where libdwfl will
+                               place them: libdw may resolve in it */
     const char *build_id;   /* interned, read from the file's PT_NOTE */
     struct seg *segs;       /* its segments (owned) */
     size_t nsegs;
@@ -864,12 +865,16 @@ static void sync_modules(gctp_symbolizer *s)
  * segments from the mapped files on disk (opened by path; a file shown
  * " (deleted)" is never opened: the path may now name another file), and
  * nothing from the target's memory.  A read of the maps counts only if the
- * process was alive, and the same process (its start time), both before
- * and after it: a read during or after exit can be truncated or empty, and
- * the pid may be reused.  Once a read fails that way, the list is frozen. */
+ * process was alive, the same process (its start time), and still had its
+ * address space (vsize > 0: exit drops the mm before the process becomes a
+ * zombie) both before and after it: the maps come in many read()s, each
+ * under the mm's lock, so a read across exit is truncated or empty; and
+ * the pid may be reused.  Once a read fails that way, the list is frozen.
+ * (An exec keeps pid and start time: a read across one is not detected.) */
 
 /* The start time (field 22 of /proc/PID/stat) of pid and whether it is a
- * live process (not a zombie).  -1 if it does not exist. */
+ * live process (not a zombie, its address space still there: vsize, field
+ * 23, not 0).  -1 if it does not exist. */
 static int pid_stat(int pid, unsigned long long *start, int *alive)
 {
     char path[64], buf[1024];
@@ -892,11 +897,12 @@ static int pid_stat(int pid, unsigned long long *start, int *alive)
         if (!p)
             return -1;
     }
-    char *end;
+    char *end, *end2;
     *start = strtoull(p + 1, &end, 10);
-    if (end == p + 1)
+    unsigned long long vsize = strtoull(end, &end2, 10);
+    if (end == p + 1 || end2 == end)
         return -1;
-    *alive = state != 'Z' && state != 'X' && state != 'x';
+    *alive = state != 'Z' && state != 'X' && state != 'x' && vsize > 0;
     return 0;
 }
 
@@ -1071,6 +1077,11 @@ static int pmod_segments(gctp_symbolizer *s, struct pmod *m, const struct mline 
         uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
         int ok = m->has_base && ei.nloads > 0 && (ei.loads[0].p_offset & ~(page - 1)) == 0;
         uint64_t bias = m->base - (ei.loads[0].p_vaddr & ~(page - 1));
+        /* The loader maps the first PT_LOAD (file offset 0) at its page;
+         * libdwfl assumes it at its p_align boundary. */
+        int dwfl_agrees = ok && (ei.loads[0].p_align <= 1 ||
+                                 (ei.loads[0].p_vaddr & ~(ei.loads[0].p_align - 1)) ==
+                                     (ei.loads[0].p_vaddr & ~(page - 1)));
         for (size_t i = 0; ok && i < ei.nloads; i++) {
             const ElfW(Phdr) *ph = &ei.loads[i];
             if (!(ph->p_flags & PF_X))
@@ -1090,7 +1101,7 @@ static int pmod_segments(gctp_symbolizer *s, struct pmod *m, const struct mline 
                 return -1;
             }
         }
-        m->elf_ok = ok;
+        m->elf_ok = ok && dwfl_agrees;
         free(ei.loads);
         if (ok)
             return 0;
@@ -1286,20 +1297,21 @@ static int pid_refresh(gctp_symbolizer *s)
     if (s->pid_gone)
         return -1;
     char *maps = pid_same_alive(s) ? read_maps(s->pid) : NULL;
-    if (!maps || !pid_same_alive(s)) {
+    if (!pid_same_alive(s)) {
         free(maps);
         s->pid_gone = 1;
         return -1;
     }
+    if (!maps)
+        return -1;                   /* out of memory: again at the next miss */
     struct pmod *mods;
     size_t nmods;
     int rc = parse_maps(s, maps, &mods, &nmods);
     free(maps);
     if (rc != 0)
         return -1;
-    if (nmods == 0) {                /* the exit tore the maps down */
+    if (nmods == 0) {                /* cannot be: the program is mapped */
         free(mods);
-        s->pid_gone = 1;
         return -1;
     }
     s->stats.refreshes++;
