@@ -53,6 +53,7 @@ stress-crash: tests/profiler/crash_prog$(EXEEXT) tests/profiler/crash_prog_libgc
 # Makefile.am.
 SYMTEST_LIB = tests/unit/libsymtest.so
 $(SYMTEST_LIB): $(srcdir)/tests/unit/symtest_lib.c
+	@$(MKDIR_P) tests/unit
 	$(AM_V_CC)$(CC) -shared -fPIC -g -O0 -o $@ $(srcdir)/tests/unit/symtest_lib.c
 check_DATA += $(SYMTEST_LIB)
 CLEANFILES += $(SYMTEST_LIB)
