@@ -14,13 +14,14 @@ endif
 # in (GCTP_SYM_NO_LIBDW), which sees only dynamic symbols: -export-dynamic.
 UNIT_TESTS += tests/unit/test_symbolize tests/unit/test_symbolize_nodw
 tests_unit_test_symbolize_SOURCES = tests/unit/test_symbolize.c
-tests_unit_test_symbolize_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/profiler
+tests_unit_test_symbolize_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/profiler \
+	-DSYMTEST_LIB='"$(abs_top_builddir)/$(SYMTEST_LIB)"'
 tests_unit_test_symbolize_CFLAGS = $(AM_CFLAGS) -g -O0
 tests_unit_test_symbolize_LDADD = libgctune_sym.la $(CMOCKA_LIBS) $(DL_LIBS)
 tests_unit_test_symbolize_nodw_SOURCES = tests/unit/test_symbolize.c \
 	profiler/symbolize.h profiler/symbolize.c
 tests_unit_test_symbolize_nodw_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/profiler \
-	-DGCTP_SYM_NO_LIBDW
+	-DSYMTEST_LIB='"$(abs_top_builddir)/$(SYMTEST_LIB)"' -DGCTP_SYM_NO_LIBDW
 tests_unit_test_symbolize_nodw_CFLAGS = $(AM_CFLAGS) -g -O0
 tests_unit_test_symbolize_nodw_LDFLAGS = -export-dynamic $(AM_LDFLAGS)
 tests_unit_test_symbolize_nodw_LDADD = $(CMOCKA_LIBS) $(DL_LIBS)
@@ -45,3 +46,17 @@ stress-crash: tests/profiler/crash_prog$(EXEEXT) tests/profiler/crash_prog_libgc
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='tests/profiler/test_sigkill.sh' \
 	    TESTS_ENVIRONMENT='CRASH_RUNS=$(STRESS_CRASH_RUNS); export CRASH_RUNS;'
 .PHONY: stress-crash
+
+# The shared library test_symbolize's child process dlopens (gctp_sym_new_pid
+# meeting a module loaded after it started).  A plain rule, not libtool: the
+# test needs its exact path, and check_LTLIBRARIES is assigned later in
+# Makefile.am.
+SYMTEST_LIB = tests/unit/libsymtest.so
+$(SYMTEST_LIB): $(srcdir)/tests/unit/symtest_lib.c
+	@$(MKDIR_P) tests/unit
+	$(AM_V_CC)$(CC) -shared -fPIC -g -O0 -o $@ $(srcdir)/tests/unit/symtest_lib.c
+check_DATA += $(SYMTEST_LIB)
+CLEANFILES += $(SYMTEST_LIB)
+EXTRA_DIST += tests/unit/symtest_lib.c
+EXTRA_tests_unit_test_symbolize_DEPENDENCIES = $(SYMTEST_LIB)
+EXTRA_tests_unit_test_symbolize_nodw_DEPENDENCIES = $(SYMTEST_LIB)

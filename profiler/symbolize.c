@@ -1,11 +1,17 @@
-/* profiler/symbolize.c - the in-process symbolizer (symbolize.h).
+/* profiler/symbolize.c - the symbolizer (symbolize.h), for this process
+ * (gctp_sym_new) or another one (gctp_sym_new_pid: "pid mode").
  *
  * Owns, per gctp_symbolizer:
  *   - segs: the live PT_LOAD segments of every loaded module, sorted by
- *     start, rebuilt from dl_iterate_phdr by refresh().  An address is "in a
- *     module" iff it lies in one of them; nothing else decides it, and no
- *     looked-up address is ever dereferenced (only the loader's program
- *     headers and the PT_NOTE contents of loaded objects are read).
+ *     start, rebuilt from dl_iterate_phdr by refresh() (pid mode: from
+ *     /proc/PID/maps and the modules' files by pid_refresh(), see pmods).
+ *     An address is "in a module" iff it lies in one of them; nothing else
+ *     decides it, and no looked-up address is ever dereferenced (only the
+ *     loader's program headers and the PT_NOTE contents of loaded objects
+ *     are read; in pid mode, nothing of the target's memory at all).
+ *   - pmods (pid mode): the modules of the last good read of the maps,
+ *     each with its segments and build-id, reused while the same file
+ *     stays mapped at the same place, so a read opens only new files.
  *   - maps: the public mappings list, one entry per executable PT_LOAD
  *     segment ever seen; append-only, so indices handed out stay valid.  A
  *     live executable segment carries the index of its mapping.
@@ -23,13 +29,21 @@
  *     per Dwfl_Module a sorted index of its function symbols (symidx),
  *     built at the first lookup in the module and dropped at every refresh
  *     (its names point into libdwfl's copy of the module).  Names match
- *     dwfl_module_addrinfo's but for the choice among aliases.
+ *     dwfl_module_addrinfo's but for the choice among aliases.  Pid mode
+ *     (dwfl_report_pid): each module reported by hand (dwfl_report_module)
+ *     and its file found by path, checked against the build-id read when
+ *     the module was seen (find_elf_by_path); a read adds the new modules,
+ *     and re-reports all (dropping symidx) only when one went.
  *
- * Invariants: gen changes on every refresh; dl_adds/dl_subs are the
+ * Invariants: gen changes on every refresh (pid mode: on every read that
+ * finds the module list changed); dl_adds/dl_subs are the
  * loader's counters at the last refresh, so a cheap dl_iterate_phdr that
  * stops at the first object tells whether anything was loaded or unloaded
  * since.  backend_calls counts resolve() calls, the only place libdw (or
  * dladdr) is asked about an address.  Memory comes from malloc only.
+ * Pid mode: pid_gone, once set, is never cleared (the module list is
+ * frozen: no read of a dead, zombie or reused pid replaces it), and
+ * dladdr is never called (it answers about this address space).
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
@@ -50,6 +64,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* GCTP_SYM_NO_LIBDW forces the dladdr backend (its own unit test). */
@@ -94,9 +109,34 @@ struct seg {
     int mapping;            /* index in maps if exec, else -1 */
 };
 
+/* pid mode: one instance of a module mapped in the target, from the
+ * lines of /proc/PID/maps naming one file (up to the next line naming
+ * another), kept only if one of its lines is executable. */
+struct pmod {
+    const char *path;       /* interned, without " (deleted)" */
+    uint64_t first, hi;     /* start of its first line, end of its last */
+    uint64_t base;          /* start of its offset-0 line (the ELF header) */
+    unsigned long long dev, ino;
+    int deleted;            /* the file was unlinked: never opened */
+    int has_base;
+    int elf_ok;             /* segs come from the file's PT_LOADs, which agree
+                               with the lines and with where libdwfl will
+                               place them: libdw may resolve in it */
+    const char *build_id;   /* interned, read from the file's PT_NOTE */
+    struct seg *segs;       /* its segments (owned) */
+    size_t nsegs;
+};
+
 struct gctp_symbolizer {
     struct seg *segs;
     size_t nsegs;
+
+    /* pid mode (gctp_sym_new_pid): pid > 0 */
+    int pid;
+    unsigned long long pid_start;   /* its start time, /proc/PID/stat field 22 */
+    int pid_gone;                   /* it exited: the module list is frozen */
+    struct pmod *pmods;             /* the modules of the last maps read */
+    size_t npmods;
 
     gctp_mapping *maps;
     int nmaps, capmaps;
@@ -320,45 +360,52 @@ static int in_loaded_file(const struct dl_phdr_info *info, uint64_t lo, uint64_t
     return 0;
 }
 
+/* Writes the NT_GNU_BUILD_ID note among the notes p[0..size) (aligned to
+ * align) to hex as lowercase hex; 0 if found, -1 if none. */
+static int note_build_id_hex(const unsigned char *p, size_t size, size_t align, char hex[129])
+{
+    static const char hexdigits[] = "0123456789abcdef";
+    size_t off = 0;
+    while (size - off >= sizeof(ElfW(Nhdr))) {
+        ElfW(Nhdr) nh;
+        memcpy(&nh, p + off, sizeof nh);
+        if (nh.n_namesz > size || nh.n_descsz > size)
+            break;
+        size_t name_off = off + sizeof nh;
+        size_t desc_off = name_off + ((nh.n_namesz + align - 1) & ~(align - 1));
+        if (desc_off > size || size - desc_off < nh.n_descsz)
+            break;
+        if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+            memcmp(p + name_off, "GNU", 4) == 0 &&
+            nh.n_descsz > 0 && nh.n_descsz <= 64) {
+            for (size_t k = 0; k < nh.n_descsz; k++) {
+                hex[2 * k] = hexdigits[p[desc_off + k] >> 4];
+                hex[2 * k + 1] = hexdigits[p[desc_off + k] & 15];
+            }
+            hex[2 * nh.n_descsz] = '\0';
+            return 0;
+        }
+        off = desc_off + ((nh.n_descsz + align - 1) & ~(align - 1));
+        if (off >= size)
+            break;
+    }
+    return -1;
+}
+
 /* The NT_GNU_BUILD_ID note of a loaded object, read from its PT_NOTE
  * segments in memory, as lowercase hex (interned); NULL if none. */
 static const char *read_build_id(gctp_symbolizer *s, const struct dl_phdr_info *info)
 {
-    static const char hexdigits[] = "0123456789abcdef";
     for (int i = 0; i < info->dlpi_phnum; i++) {
         const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
         if (ph->p_type != PT_NOTE || ph->p_memsz < sizeof(ElfW(Nhdr)))
             continue;
         if (!in_loaded_file(info, ph->p_vaddr, ph->p_vaddr + ph->p_memsz))
             continue;
-        const unsigned char *p = (const unsigned char *)(info->dlpi_addr + ph->p_vaddr);
-        size_t size = ph->p_memsz;
-        size_t align = ph->p_align == 8 ? 8 : 4;
-        size_t off = 0;
-        while (size - off >= sizeof(ElfW(Nhdr))) {
-            ElfW(Nhdr) nh;
-            memcpy(&nh, p + off, sizeof nh);
-            if (nh.n_namesz > size || nh.n_descsz > size)
-                break;
-            size_t name_off = off + sizeof nh;
-            size_t desc_off = name_off + ((nh.n_namesz + align - 1) & ~(align - 1));
-            if (desc_off > size || size - desc_off < nh.n_descsz)
-                break;
-            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-                memcmp(p + name_off, "GNU", 4) == 0 &&
-                nh.n_descsz > 0 && nh.n_descsz <= 64) {
-                char hex[129];
-                for (size_t k = 0; k < nh.n_descsz; k++) {
-                    hex[2 * k] = hexdigits[p[desc_off + k] >> 4];
-                    hex[2 * k + 1] = hexdigits[p[desc_off + k] & 15];
-                }
-                hex[2 * nh.n_descsz] = '\0';
-                return intern(s, hex);
-            }
-            off = desc_off + ((nh.n_descsz + align - 1) & ~(align - 1));
-            if (off >= size)
-                break;
-        }
+        char hex[129];
+        if (note_build_id_hex((const unsigned char *)(info->dlpi_addr + ph->p_vaddr),
+                              ph->p_memsz, ph->p_align == 8 ? 8 : 4, hex) == 0)
+            return intern(s, hex);
     }
     return NULL;
 }
@@ -812,6 +859,505 @@ static void sync_modules(gctp_symbolizer *s)
     refresh(s);                      /* out of memory: try again next miss */
 }
 
+/* ---- another process (gctp_sym_new_pid) ----
+ *
+ * The module list comes from /proc/PID/maps; build-ids and PT_LOAD
+ * segments from the mapped files on disk (opened by path; a file shown
+ * " (deleted)" is never opened: the path may now name another file), and
+ * nothing from the target's memory.  A read of the maps counts only if the
+ * process was alive, the same process (its start time), and still had its
+ * address space (vsize > 0: exit drops the mm before the process becomes a
+ * zombie) both before and after it: the maps come in many read()s, each
+ * under the mm's lock, so a read across exit is truncated or empty; and
+ * the pid may be reused.  Once a read fails that way, the list is frozen.
+ * (An exec keeps pid and start time: a read across one is not detected.) */
+
+/* The start time (field 22 of /proc/PID/stat) of pid and whether it is a
+ * live process (not a zombie, its address space still there: vsize, field
+ * 23, not 0).  -1 if it does not exist. */
+static int pid_stat(int pid, unsigned long long *start, int *alive)
+{
+    char path[64], buf[1024];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    ssize_t n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = '\0';
+    char *p = strrchr(buf, ')');     /* comm may hold spaces and ')' */
+    if (!p || p[1] != ' ' || !p[2])
+        return -1;
+    char state = p[2];
+    p += 3;
+    for (int field = 4; field <= 21; field++) {  /* skip to field 22 */
+        p = strchr(p + 1, ' ');
+        if (!p)
+            return -1;
+    }
+    char *end, *end2;
+    *start = strtoull(p + 1, &end, 10);
+    unsigned long long vsize = strtoull(end, &end2, 10);
+    if (end == p + 1 || end2 == end)
+        return -1;
+    *alive = state != 'Z' && state != 'X' && state != 'x' && vsize > 0;
+    return 0;
+}
+
+/* 1 if the target is alive and the process gctp_sym_new_pid saw. */
+static int pid_same_alive(gctp_symbolizer *s)
+{
+    unsigned long long start;
+    int alive;
+    return pid_stat(s->pid, &start, &alive) == 0 && alive && start == s->pid_start;
+}
+
+/* The whole of /proc/PID/maps, NUL-terminated (malloc'd); NULL on error. */
+static char *read_maps(int pid)
+{
+    char path[64];
+    snprintf(path, sizeof path, "/proc/%d/maps", pid);
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return NULL;
+    size_t cap = 65536, len = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (cap - len < 4096) {
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        ssize_t n = read(fd, buf + len, cap - len - 1);
+        if (n < 0) {
+            free(buf);
+            buf = NULL;
+        } else if (n == 0) {
+            buf[len] = '\0';
+            break;
+        } else {
+            len += (size_t)n;
+        }
+    }
+    close(fd);
+    return buf;
+}
+
+/* One line of the maps naming a file. */
+struct mline {
+    uint64_t start, end, offset;
+    unsigned long long dev, ino;
+    int exec, deleted;
+    const char *path;          /* into the maps buffer, suffix cut */
+};
+
+/* Parses one line (NUL-terminated, no newline); 0 if it names a file. */
+static int parse_mline(char *line, struct mline *m)
+{
+    static const char deleted[] = " (deleted)";
+    unsigned long long start, end, offset, ino;
+    unsigned int major, minor;
+    char perms[8];
+    int pos = 0;
+    if (sscanf(line, "%llx-%llx %7s %llx %x:%x %llu %n", &start, &end, perms, &offset,
+               &major, &minor, &ino, &pos) < 7 || pos == 0)
+        return -1;
+    char *path = line + pos;
+    if (path[0] != '/' || start >= end)   /* anonymous, [heap], [vdso]... */
+        return -1;
+    size_t len = strlen(path), dl = sizeof deleted - 1;
+    m->deleted = len > dl && strcmp(path + len - dl, deleted) == 0;
+    if (m->deleted)
+        path[len - dl] = '\0';
+    m->start = start;
+    m->end = end;
+    m->offset = offset;
+    m->dev = (unsigned long long)major << 32 | minor;
+    m->ino = ino;
+    m->exec = strchr(perms, 'x') != NULL;
+    m->path = path;
+    return 0;
+}
+
+/* What gctp_sym_new_pid reads of a module's file: its PT_LOAD headers and
+ * build-id. */
+struct elf_info {
+    ElfW(Phdr) *loads;       /* malloc'd */
+    size_t nloads;
+    char build_id[129];      /* lowercase hex, "" if none */
+};
+
+/* Reads the ELF and program headers of the file open at fd (the native
+ * class and byte order only) and its PT_NOTE build-id.  0, or -1 if it is
+ * not such an ELF file or cannot be read. */
+static int elf_info_fd(int fd, struct elf_info *ei)
+{
+    *ei = (struct elf_info){ 0 };
+    ElfW(Ehdr) eh;
+    ElfW(Phdr) *ph = NULL;
+    int rc = -1;
+    if (pread(fd, &eh, sizeof eh, 0) != (ssize_t)sizeof eh ||
+        memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+        eh.e_ident[EI_CLASS] != (sizeof(void *) == 8 ? ELFCLASS64 : ELFCLASS32) ||
+        eh.e_ident[EI_DATA] != (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? ELFDATA2LSB
+                                                                           : ELFDATA2MSB) ||
+        eh.e_phentsize != sizeof *ph || eh.e_phnum == 0 || eh.e_phnum >= PN_XNUM)
+        return -1;
+    size_t phsize = (size_t)eh.e_phnum * sizeof *ph;
+    ph = malloc(phsize);
+    ei->loads = malloc(phsize);
+    if (!ph || !ei->loads || pread(fd, ph, phsize, (off_t)eh.e_phoff) != (ssize_t)phsize)
+        goto out;
+    for (int i = 0; i < eh.e_phnum; i++) {
+        if (ph[i].p_type == PT_LOAD && ph[i].p_memsz > 0)
+            ei->loads[ei->nloads++] = ph[i];
+        if (ph[i].p_type != PT_NOTE || ei->build_id[0] ||
+            ph[i].p_filesz < sizeof(ElfW(Nhdr)) || ph[i].p_filesz > 65536)
+            continue;
+        unsigned char *notes = malloc(ph[i].p_filesz);
+        if (notes && pread(fd, notes, ph[i].p_filesz, (off_t)ph[i].p_offset) ==
+                         (ssize_t)ph[i].p_filesz &&
+            note_build_id_hex(notes, ph[i].p_filesz, ph[i].p_align == 8 ? 8 : 4,
+                              ei->build_id) != 0)
+            ei->build_id[0] = '\0';
+        free(notes);
+    }
+    rc = 0;
+out:
+    free(ph);
+    if (rc != 0) {
+        free(ei->loads);
+        *ei = (struct elf_info){ 0 };
+    }
+    return rc;
+}
+
+/* Opens path if it is a regular file (never a FIFO or a device, where
+ * open or read may block); -1 otherwise. */
+static int open_regular(const char *path)
+{
+    struct stat st;
+    if (!path || path[0] != '/' || stat(path, &st) != 0 || !S_ISREG(st.st_mode))
+        return -1;
+    return open(path, O_RDONLY | O_CLOEXEC);
+}
+
+/* Appends a segment to m->segs; -1 out of memory. */
+static int pmod_add_seg(struct pmod *m, uint64_t lo, uint64_t hi, uint64_t offset, int exec)
+{
+    struct seg *ns = realloc(m->segs, (m->nsegs + 1) * sizeof *ns);
+    if (!ns)
+        return -1;
+    m->segs = ns;
+    ns[m->nsegs++] = (struct seg){ .lo = lo, .hi = hi, .offset = offset, .path = m->path,
+                                   .build_id = m->build_id, .exec = exec, .mapping = -1 };
+    return 0;
+}
+
+/* Fills m's build-id and segments from its file and lines[0..n): the file's
+ * PT_LOAD segments placed as the loader does (as dl_iterate_phdr reports
+ * them in-process) when its executable ones agree with the lines, else the
+ * lines themselves.  -1 out of memory. */
+static int pmod_segments(gctp_symbolizer *s, struct pmod *m, const struct mline *lines, size_t n)
+{
+    struct elf_info ei = { 0 };
+    int fd = m->deleted ? -1 : open_regular(m->path);
+    int elf = fd >= 0 && elf_info_fd(fd, &ei) == 0;
+    if (fd >= 0)
+        close(fd);
+    if (elf) {
+        m->build_id = ei.build_id[0] ? intern(s, ei.build_id) : NULL;
+        uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+        int ok = m->has_base && ei.nloads > 0 && (ei.loads[0].p_offset & ~(page - 1)) == 0;
+        uint64_t bias = m->base - (ei.loads[0].p_vaddr & ~(page - 1));
+        /* The loader maps the first PT_LOAD (file offset 0) at its page;
+         * libdwfl assumes it at its p_align boundary. */
+        int dwfl_agrees = ok && (ei.loads[0].p_align <= 1 ||
+                                 (ei.loads[0].p_vaddr & ~(ei.loads[0].p_align - 1)) ==
+                                     (ei.loads[0].p_vaddr & ~(page - 1)));
+        for (size_t i = 0; ok && i < ei.nloads; i++) {
+            const ElfW(Phdr) *ph = &ei.loads[i];
+            if (!(ph->p_flags & PF_X))
+                continue;
+            int matched = 0;
+            for (size_t k = 0; k < n && !matched; k++)
+                matched = lines[k].exec &&
+                          lines[k].start == ((bias + ph->p_vaddr) & ~(page - 1)) &&
+                          lines[k].offset == (ph->p_offset & ~(page - 1));
+            ok = matched;
+        }
+        for (size_t i = 0; ok && i < ei.nloads; i++) {
+            const ElfW(Phdr) *ph = &ei.loads[i];
+            if (pmod_add_seg(m, bias + ph->p_vaddr, bias + ph->p_vaddr + ph->p_memsz,
+                             ph->p_offset, (ph->p_flags & PF_X) != 0) != 0) {
+                free(ei.loads);
+                return -1;
+            }
+        }
+        m->elf_ok = ok && dwfl_agrees;
+        free(ei.loads);
+        if (ok)
+            return 0;
+    }
+    for (size_t k = 0; k < n; k++)
+        if (pmod_add_seg(m, lines[k].start, lines[k].end, lines[k].offset, lines[k].exec) != 0)
+            return -1;
+    return 0;
+}
+
+static void pmods_free(struct pmod *mods, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(mods[i].segs);
+    free(mods);
+}
+
+/* Same module instance (same file at the same place; a file deleted
+ * since it was first seen stays the same module, with what was read of
+ * it then). */
+static int pmod_same(const struct pmod *a, const struct pmod *b)
+{
+    return a->path == b->path && a->first == b->first && a->hi == b->hi &&
+           a->dev == b->dev && a->ino == b->ino;
+}
+
+static const struct pmod *pmod_find(const struct pmod *mods, size_t n, const struct pmod *m)
+{
+    for (size_t i = 0; i < n; i++)
+        if (pmod_same(&mods[i], m))
+            return &mods[i];
+    return NULL;
+}
+
+/* Adds the module whose lines are lines[0..n) to mods if one of them is
+ * executable, its segments copied from the previous read when it was
+ * there already.  -1 out of memory. */
+static int pmod_collect(gctp_symbolizer *s, struct pmod **mods, size_t *nmods, size_t *cap,
+                        const struct mline *lines, size_t n)
+{
+    int exec = 0;
+    for (size_t k = 0; k < n; k++)
+        exec |= lines[k].exec;
+    if (!exec)
+        return 0;                    /* a data file, not a module */
+    if (*nmods == *cap) {
+        size_t ncap = *cap ? *cap * 2 : 64;
+        struct pmod *nm = realloc(*mods, ncap * sizeof *nm);
+        if (!nm)
+            return -1;
+        *mods = nm;
+        *cap = ncap;
+    }
+    struct pmod *m = &(*mods)[*nmods];
+    *m = (struct pmod){ .path = intern(s, lines[0].path), .first = lines[0].start,
+                        .hi = lines[n - 1].end, .dev = lines[0].dev, .ino = lines[0].ino,
+                        .deleted = lines[0].deleted };
+    if (!m->path)
+        return -1;
+    for (size_t k = 0; k < n && !m->has_base; k++)
+        if (lines[k].offset == 0) {
+            m->has_base = 1;
+            m->base = lines[k].start;
+        }
+    const struct pmod *old = pmod_find(s->pmods, s->npmods, m);
+    if (old) {
+        *m = *old;
+        m->segs = malloc(old->nsegs * sizeof *m->segs);
+        if (!m->segs)
+            return -1;
+        memcpy(m->segs, old->segs, old->nsegs * sizeof *m->segs);
+    } else if (pmod_segments(s, m, lines, n) != 0) {
+        free(m->segs);
+        return -1;
+    }
+    (*nmods)++;
+    return 0;
+}
+
+/* The modules in maps (modified: lines cut).  0, or -1 out of memory. */
+static int parse_maps(gctp_symbolizer *s, char *maps, struct pmod **out, size_t *nout)
+{
+    struct pmod *mods = NULL;
+    size_t nmods = 0, cap = 0;
+    struct mline *lines = NULL;      /* the current module's lines */
+    size_t nlines = 0, caplines = 0;
+    int rc = 0;
+    for (char *line = maps; rc == 0 && line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        struct mline m;
+        if (parse_mline(line, &m) == 0) {
+            /* Another file, or the same one mapped again from its start,
+             * begins a new module. */
+            if (nlines > 0 && (strcmp(lines[0].path, m.path) != 0 || lines[0].dev != m.dev ||
+                               lines[0].ino != m.ino || m.offset == 0)) {
+                rc = pmod_collect(s, &mods, &nmods, &cap, lines, nlines);
+                nlines = 0;
+            }
+            if (rc == 0 && nlines == caplines) {
+                size_t ncap = caplines ? caplines * 2 : 16;
+                struct mline *nl2 = realloc(lines, ncap * sizeof *nl2);
+                if (nl2) {
+                    lines = nl2;
+                    caplines = ncap;
+                } else {
+                    rc = -1;
+                }
+            }
+            if (rc == 0)
+                lines[nlines++] = m;
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    if (rc == 0 && nlines > 0)
+        rc = pmod_collect(s, &mods, &nmods, &cap, lines, nlines);
+    free(lines);
+    if (rc != 0) {
+        pmods_free(mods, nmods);
+        return -1;
+    }
+    *out = mods;
+    *nout = nmods;
+    return 0;
+}
+
+#ifdef SYM_USE_LIBDW
+/* libdwfl's find_elf in pid mode: the module's file by path (the module
+ * name), never the target's memory (dwfl_linux_proc_find_elf reads the
+ * vDSO and deleted files from /proc/PID/mem).  *userdata is the build-id
+ * read when the module was first seen (interned, or NULL): a file with
+ * another one (replaced since, e.g. by an upgrade) is not used. */
+static int find_elf_by_path(Dwfl_Module *mod, void **userdata, const char *modname,
+                            Dwarf_Addr base, char **file_name, Elf **elfp)
+{
+    (void)mod;
+    (void)base;
+    *elfp = NULL;
+    int fd = open_regular(modname);
+    if (fd < 0)
+        return -1;
+    const char *want = *userdata;
+    struct elf_info ei;
+    if (want) {
+        int same = elf_info_fd(fd, &ei) == 0 && strcmp(ei.build_id, want) == 0;
+        free(ei.loads);
+        if (!same) {
+            close(fd);
+            return -1;
+        }
+    }
+    *file_name = strdup(modname);
+    return fd;
+}
+
+static const Dwfl_Callbacks dwfl_pid_callbacks = {
+    .find_elf = find_elf_by_path,
+    .find_debuginfo = find_debuginfo_local,
+    .debuginfo_path = &dwfl_debuginfo_path,
+};
+
+/* Reports mods[0..n) to libdwfl: all of them, dropping the others (all),
+ * or only those not in old[0..nold) (added to the ones it has). */
+static void dwfl_report_pid(gctp_symbolizer *s, const struct pmod *mods, size_t n,
+                            const struct pmod *old, size_t nold, int all)
+{
+    if (!s->dwfl)
+        return;
+    if (all) {
+        symidx_clear(s);             /* the dropped modules' names go */
+        dwfl_report_begin(s->dwfl);
+    } else {
+        dwfl_report_begin_add(s->dwfl);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!mods[i].elf_ok || (!all && pmod_find(old, nold, &mods[i])))
+            continue;
+        Dwfl_Module *dm = dwfl_report_module(s->dwfl, mods[i].path, mods[i].base, mods[i].hi);
+        void **userdata;
+        if (dm && dwfl_module_info(dm, &userdata, NULL, NULL, NULL, NULL, NULL, NULL))
+            *userdata = (void *)(uintptr_t)mods[i].build_id;   /* for find_elf_by_path */
+    }
+    dwfl_report_end(s->dwfl, NULL, NULL);
+}
+#endif
+
+/* Reads the target's modules again.  0 if read (s->gen changes only if
+ * the list did), -1 if the target is gone (from now on the list stays as
+ * it is) or out of memory. */
+static int pid_refresh(gctp_symbolizer *s)
+{
+    if (s->pid_gone)
+        return -1;
+    char *maps = pid_same_alive(s) ? read_maps(s->pid) : NULL;
+    if (!pid_same_alive(s)) {
+        free(maps);
+        s->pid_gone = 1;
+        return -1;
+    }
+    if (!maps)
+        return -1;                   /* out of memory: again at the next miss */
+    struct pmod *mods;
+    size_t nmods;
+    int rc = parse_maps(s, maps, &mods, &nmods);
+    free(maps);
+    if (rc != 0)
+        return -1;
+    if (nmods == 0) {                /* cannot be: the program is mapped */
+        free(mods);
+        return -1;
+    }
+    s->stats.refreshes++;
+
+    int added = 0, removed = 0;
+    for (size_t i = 0; i < nmods; i++)
+        added |= !pmod_find(s->pmods, s->npmods, &mods[i]);
+    for (size_t i = 0; i < s->npmods; i++)
+        removed |= !pmod_find(mods, nmods, &s->pmods[i]);
+    if (s->gen != 0 && !added && !removed) {
+        pmods_free(mods, nmods);
+        return 0;
+    }
+
+    size_t nsegs = 0;
+    for (size_t i = 0; i < nmods; i++)
+        nsegs += mods[i].nsegs;
+    struct seg *segs = malloc((nsegs ? nsegs : 1) * sizeof *segs);
+    if (!segs) {
+        pmods_free(mods, nmods);
+        return -1;
+    }
+    nsegs = 0;
+    for (size_t i = 0; i < nmods; i++)
+        for (size_t k = 0; k < mods[i].nsegs; k++)
+            segs[nsegs++] = mods[i].segs[k];
+    qsort(segs, nsegs, sizeof *segs, seg_cmp);
+    for (size_t i = 0; i < nsegs; i++)
+        if (segs[i].exec)
+            segs[i].mapping = mapping_for(s, &segs[i]);
+
+#ifdef SYM_USE_LIBDW
+    dwfl_report_pid(s, mods, nmods, s->pmods, s->npmods, removed || s->gen == 0);
+#endif
+    if (removed)
+        cache_clear(s);              /* an address may now be another's */
+    free(s->segs);
+    s->segs = segs;
+    s->nsegs = nsegs;
+    pmods_free(s->pmods, s->npmods);
+    s->pmods = mods;
+    s->npmods = nmods;
+    s->gen++;
+    return 0;
+}
+
 /* ---- symbolization ---- */
 
 /* Fills e->function, file, line for pc, which lies in a loaded module. */
@@ -823,7 +1369,7 @@ static void resolve(gctp_symbolizer *s, uint64_t pc, struct centry *e)
     s->stats.backend_calls++;
 #ifdef SYM_USE_LIBDW
     Dwfl_Module *mod = s->dwfl ? dwfl_addrmodule(s->dwfl, pc) : NULL;
-    if (!mod && s->dwfl && s->dwfl_gen != s->gen) {
+    if (!mod && s->dwfl && !s->pid && s->dwfl_gen != s->gen) {
         /* /proc/self/maps was read while another thread was in dlopen:
          * read it again, once per generation of the module list. */
         s->dwfl_gen = s->gen;
@@ -841,8 +1387,9 @@ static void resolve(gctp_symbolizer *s, uint64_t pc, struct centry *e)
         }
     }
 #endif
-    if (!function) {
-        /* glibc's dladdr names a symbol only if it contains pc. */
+    if (!function && !s->pid) {
+        /* glibc's dladdr names a symbol only if it contains pc (in this
+         * process: never in pid mode). */
         Dl_info di;
         if (dladdr((void *)(uintptr_t)pc, &di) && di.dli_sname && di.dli_saddr)
             function = di.dli_sname;
@@ -876,7 +1423,16 @@ int gctp_sym_lookup(gctp_symbolizer *s, uint64_t ip, int is_return_address, gctp
         fill(out, e);
         return 0;
     }
-    if (e) {                         /* not found when the list had gen */
+    if (s->pid) {
+        if (e && e->gen == s->gen) {
+            s->stats.cache_hits++;
+            return -1;
+        }
+        /* Only a new address missing every known module reads the maps:
+         * an old miss is checked against the list as it is now. */
+        if (!e && !seg_find(s->segs, s->nsegs, pc))
+            pid_refresh(s);
+    } else if (e) {                  /* not found when the list had gen */
         uint32_t gen = e->gen;
         sync_modules(s);
         if (gen == s->gen) {
@@ -908,7 +1464,8 @@ int gctp_sym_mappings(gctp_symbolizer *s, const gctp_mapping **out)
         *out = NULL;
         return 0;
     }
-    sync_modules(s);
+    if (!s->pid)
+        sync_modules(s);
     *out = s->maps;
     return s->nmaps;
 }
@@ -950,6 +1507,27 @@ gctp_symbolizer *gctp_sym_new(void)
     return s;
 }
 
+gctp_symbolizer *gctp_sym_new_pid(int pid)
+{
+    unsigned long long start;
+    int alive;
+    if (pid <= 0 || pid_stat(pid, &start, &alive) != 0 || !alive)
+        return NULL;
+    gctp_symbolizer *s = calloc(1, sizeof *s);
+    if (!s)
+        return NULL;
+    s->pid = pid;
+    s->pid_start = start;
+#ifdef SYM_USE_LIBDW
+    s->dwfl = dwfl_begin(&dwfl_pid_callbacks);   /* NULL: modules only */
+#endif
+    if (pid_refresh(s) != 0) {
+        gctp_sym_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 void gctp_sym_free(gctp_symbolizer *s)
 {
     if (!s)
@@ -961,6 +1539,7 @@ void gctp_sym_free(gctp_symbolizer *s)
         dwfl_end(s->dwfl);
 #endif
     free(s->segs);
+    pmods_free(s->pmods, s->npmods);
     free(s->maps);
     free(s->cache);
     strtab_free(&s->strs);

@@ -1,7 +1,8 @@
-/* profiler/symbolize.h - the heap profiler's in-process symbolizer: turns
- * raw instruction pointers captured in this process into function, source
- * file:line and module, and lists the executable mappings of the loaded
- * modules with their GNU build-ids (the store's frames and mappings tables).
+/* profiler/symbolize.h - the heap profiler's symbolizer: turns raw
+ * instruction pointers captured in this process (gctp_sym_new) or in
+ * another one (gctp_sym_new_pid) into function, source file:line and
+ * module, and lists the executable mappings of the loaded modules with
+ * their GNU build-ids (the store's frames and mappings tables).
  *
  * Internal to gctune (prefix gctp_, not exported from libgctune.so).
  *
@@ -60,11 +61,52 @@ typedef struct gctp_sym_stats {
     uint64_t backend_calls;  /* ips resolved by libdw (or dladdr): one per
                                 distinct address found in a module, again
                                 after a module was unloaded */
-    uint64_t refreshes;      /* module list rebuilt (gctp_sym_new, dlopen, dlclose) */
+    uint64_t refreshes;      /* module list rebuilt (gctp_sym_new, dlopen, dlclose;
+                                pid mode: /proc/PID/maps read) */
 } gctp_sym_stats;
 
 /* Reads the loaded modules.  NULL on failure (out of memory). */
 gctp_symbolizer *gctp_sym_new(void);
+
+/* A symbolizer for the process pid (not necessarily this one, e.g. the
+ * parent of a helper process that symbolizes for it).
+ *
+ * Modules come from /proc/PID/maps: each file with an executable mapping
+ * whose path starts with '/' (the vDSO, anonymous and [special] mappings
+ * are not modules; " (deleted)" is cut off the path).  Paths are the
+ * kernel's canonical ones: /usr/lib/x86_64-linux-gnu/libc.so.6 where the
+ * loader, and so gctp_sym_new, may say /lib/x86_64-linux-gnu/libc.so.6.
+ * A module's build-id and PT_LOAD segments are read from its file on disk,
+ * so its mappings are those gctp_sym_new reports in that process (the
+ * lines of the maps themselves when the file cannot be read, was deleted,
+ * or does not agree with them).  Nothing is read from the target's memory.
+ *
+ * Same lookup and mapping semantics as gctp_sym_new (cache, append-only
+ * mappings list, interned strings), except:
+ *   - a lookup of a new address outside every known module reads
+ *     /proc/PID/maps again (at most once per new address; a not-found
+ *     result is cached for the generation of the module list, which
+ *     changes only when a read finds modules loaded or unloaded);
+ *     gctp_sym_mappings never reads it; a new address inside a known
+ *     module is looked up there without reading it (so an unload followed
+ *     by a load at the same place goes unseen until some other miss);
+ *   - once the process has exited (a read finds it gone, a zombie, or
+ *     another process under pid), the modules known then keep resolving
+ *     and the list never changes again;
+ *   - with libdw, function and file:line come from the files' symbol and
+ *     DWARF line tables (separate debug files as above), each file opened
+ *     at the first lookup in it, by path, and used only if its build-id is
+ *     still the one read when the module was seen: a module whose file is
+ *     gone or was replaced (or already deleted when seen) resolves to its
+ *     module and mapping only.  dladdr is never used.  Without libdw:
+ *     module and mapping only (function and file NULL, line 0);
+ *   - stats.refreshes counts the reads of /proc/PID/maps that found the
+ *     process alive.
+ * The caller needs the right to read /proc/PID/maps (same user, or
+ * ptrace-read access).  NULL if pid is not a live process whose maps can
+ * be read, or out of memory.  Only native ELF files (this process's class
+ * and byte order) give build-ids and symbols. */
+gctp_symbolizer *gctp_sym_new_pid(int pid);
 
 /* Symbolizes ip.  is_return_address: ip is a return address (every frame
  * of unw_backtrace but the leaf), so look up ip - 1, inside the call

@@ -6,6 +6,12 @@
  * extern functions below).  File and line are checked only when
  * gctp_sym_backend() is "libdw".
  *
+ * gctp_sym_new_pid is tested against a forked child that dlopens
+ * SYMTEST_LIB (tests/unit/libsymtest.so, built from symtest_lib.c) after
+ * the symbolizer was made, and against this process itself; its answers
+ * are checked against known names and lines and against what the
+ * in-process symbolizer says in the child for the same addresses.
+ *
  * The functions symbolized here must keep their code and line tables
  * simple: the file is compiled at -O0 whatever CFLAGS say (the pragma
  * below; configure's CFLAGS come after the per-target ones), and they are
@@ -19,11 +25,15 @@
 #include <cmocka.h>
 
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "symbolize.h"
@@ -379,6 +389,456 @@ static void test_cache(void **state)
     gctp_sym_free(s);
 }
 
+
+/* ---- another process (gctp_sym_new_pid) ---- */
+
+/* One address in the child, with what the child's in-process symbolizer
+ * (gctp_sym_new) says about it. */
+struct probe {
+    uint64_t ip;
+    int is_ret;
+    int line_lo, line_hi;        /* where its line must be */
+    int found;                   /* the in-process lookup returned 0 */
+    int line;
+    uint64_t map_start, map_end, map_offset;
+    char function[128], file[512], module[512], build_id[132];
+};
+
+enum {
+    P_EXE_IP,        /* inside sym_target */
+    P_EXE_RET,       /* a return address in sym_caller */
+    P_LIB_RET,       /* a return address in symtest_call (libsymtest.so) */
+    P_ANON,          /* an anonymous executable mapping */
+    P_LIB_SECOND,    /* inside symtest_second: looked up after the exit */
+    P_LIBC,          /* lfind in libc: looked up after the exit */
+    NPROBES
+};
+
+static pid_t child_pid = -1;             /* killed and reaped by pid_teardown */
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+static void child_fill(gctp_symbolizer *s, struct probe *p)
+{
+    gctp_sym sym;
+    p->found = gctp_sym_lookup(s, p->ip, p->is_ret, &sym) == 0;
+    copy_str(p->function, sizeof p->function, sym.function);
+    copy_str(p->file, sizeof p->file, sym.file);
+    copy_str(p->module, sizeof p->module, sym.module);
+    p->line = sym.line;
+    const gctp_mapping *maps;
+    int n = gctp_sym_mappings(s, &maps);
+    if (sym.mapping >= 0 && sym.mapping < n) {
+        copy_str(p->build_id, sizeof p->build_id, maps[sym.mapping].build_id);
+        p->map_start = maps[sym.mapping].start;
+        p->map_end = maps[sym.mapping].end;
+        p->map_offset = maps[sym.mapping].file_offset;
+    }
+}
+
+/* The child: waits for the parent's go, dlopens lib (a copy of the test
+ * library), sends its probes, waits for the parent to close its pipe,
+ * exits. */
+static void child_main(int in, int out, const char *lib)
+{
+    static struct probe p[NPROBES];
+    char c;
+    if (read(in, &c, 1) != 1)
+        _exit(2);
+    void *h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+    if (!h)
+        _exit(3);
+    int (*call)(uint64_t *) = (int (*)(uint64_t *))dlsym(h, "symtest_call");
+    uint64_t (*second)(int *, int *) = (uint64_t (*)(int *, int *))dlsym(h, "symtest_second");
+    void *lfind_addr = dlsym(RTLD_DEFAULT, "lfind");
+    long page = sysconf(_SC_PAGESIZE);
+    void *anon = mmap(NULL, (size_t)page, PROT_READ | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
+                      -1, 0);
+    if (!call || !second || !lfind_addr || anon == MAP_FAILED)
+        _exit(4);
+
+    uint64_t ret;
+    p[P_EXE_IP].ip = sym_target();
+    p[P_EXE_IP].line_lo = TARGET_FIRST;
+    p[P_EXE_IP].line_hi = TARGET_LAST;
+    p[P_EXE_RET].line_lo = p[P_EXE_RET].line_hi = sym_caller(&ret);
+    p[P_EXE_RET].ip = ret;
+    p[P_EXE_RET].is_ret = 1;
+    p[P_LIB_RET].line_lo = p[P_LIB_RET].line_hi = call(&ret);
+    p[P_LIB_RET].ip = ret;
+    p[P_LIB_RET].is_ret = 1;
+    p[P_ANON].ip = (uint64_t)(uintptr_t)anon + 16;
+    p[P_LIB_SECOND].ip = second(&p[P_LIB_SECOND].line_lo, &p[P_LIB_SECOND].line_hi);
+    p[P_LIBC].ip = (uint64_t)(uintptr_t)lfind_addr;
+
+    gctp_symbolizer *s = gctp_sym_new();
+    if (!s)
+        _exit(5);
+    for (int i = 0; i < NPROBES; i++)
+        child_fill(s, &p[i]);
+    const char *buf = (const char *)p;
+    for (size_t done = 0; done < sizeof p;) {
+        ssize_t n = write(out, buf + done, sizeof p - done);
+        if (n <= 0)
+            _exit(6);
+        done += (size_t)n;
+    }
+    while (read(in, &c, 1) > 0)          /* until the parent closes */
+        ;
+    _exit(0);
+}
+
+static int pid_teardown(void **state)
+{
+    (void)state;
+    if (child_pid > 0) {
+        kill(child_pid, SIGKILL);
+        waitpid(child_pid, NULL, 0);
+        child_pid = -1;
+    }
+    return 0;
+}
+
+static void read_full(int fd, void *buf, size_t size)
+{
+    for (size_t done = 0; done < size;) {
+        ssize_t n = read(fd, (char *)buf + done, size - done);
+        assert_true(n > 0);                 /* 0: the child failed early */
+        done += (size_t)n;
+    }
+}
+
+/* a and b name the same file (in-process paths are the loader's, e.g.
+ * /lib/... for /usr/lib/...; pid mode's are the kernel's canonical ones). */
+static void assert_same_file(const char *a, const char *b)
+{
+    assert_non_null(a);
+    assert_non_null(b);
+    char *ra = realpath(a, NULL), *rb = realpath(b, NULL);
+    assert_non_null(ra);
+    assert_non_null(rb);
+    int same = strcmp(ra, rb) == 0;
+    free(ra);
+    free(rb);
+    assert_true(same);
+}
+
+static void assert_build_id(const char *id)
+{
+    assert_non_null(id);
+    assert_int_equal(strlen(id), 40);
+    assert_int_equal(strspn(id, "0123456789abcdef"), 40);
+}
+
+/* Looks p up in s; checks the module (ending with module_suffix), the
+ * mapping against the child's in-process one, and function and file:line
+ * (file ending with file_suffix, NULL: not checked) with libdw, or their
+ * absence without. */
+static void check_probe(gctp_symbolizer *s, const struct probe *p, const char *function,
+                        const char *module_suffix, const char *file_suffix, gctp_sym *sym)
+{
+    assert_true(p->found);
+    assert_int_equal(gctp_sym_lookup(s, p->ip, p->is_ret, sym), 0);
+    assert_non_null(sym->module);
+    assert_true(ends_with(sym->module, module_suffix));
+    assert_same_file(sym->module, p->module);
+
+    const gctp_mapping *maps;
+    int n = gctp_sym_mappings(s, &maps);
+    assert_in_range(sym->mapping, 0, n - 1);
+    const gctp_mapping *m = &maps[sym->mapping];
+    assert_string_equal(m->path, sym->module);
+    assert_build_id(m->build_id);
+    assert_string_equal(m->build_id, p->build_id);
+    assert_true(m->start <= p->ip - (uint64_t)p->is_ret && p->ip - (uint64_t)p->is_ret < m->end);
+    assert_int_equal(m->start, p->map_start);
+    assert_int_equal(m->end, p->map_end);
+    assert_int_equal(m->file_offset, p->map_offset);
+
+    if (!has_lineinfo()) {
+        assert_null(sym->function);
+        assert_null(sym->file);
+        assert_int_equal(sym->line, 0);
+        return;
+    }
+    assert_non_null(sym->function);
+    assert_string_equal(sym->function, function);
+    assert_string_equal(sym->function, p->function);
+    if (file_suffix) {
+        assert_non_null(sym->file);
+        assert_true(ends_with(sym->file, file_suffix));
+        assert_in_range(sym->line, p->line_lo, p->line_hi);
+    }
+    if (p->file[0]) {
+        assert_non_null(sym->file);
+        assert_string_equal(sym->file, p->file);
+        assert_int_equal(sym->line, p->line);
+    } else {
+        assert_null(sym->file);
+    }
+}
+
+/* Forks the child that will dlopen lib; *to: its go (write a byte) and
+ * exit (close) pipe, *from: its probes. */
+static void start_child(const char *lib, int *to, int *from)
+{
+    int to_child[2], from_child[2];
+    assert_int_equal(pipe(to_child), 0);
+    assert_int_equal(pipe(from_child), 0);
+    child_pid = fork();
+    assert_true(child_pid >= 0);
+    if (child_pid == 0) {
+        close(to_child[1]);
+        close(from_child[0]);
+        child_main(to_child[0], from_child[1], lib);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    *to = to_child[1];
+    *from = from_child[0];
+}
+
+static void test_pid_child(void **state)
+{
+    (void)state;
+    static struct probe p[NPROBES];
+    int to_child[2], from_child[2];
+    start_child(SYMTEST_LIB, &to_child[1], &from_child[0]);
+
+    gctp_symbolizer *s = gctp_sym_new_pid(child_pid);
+    assert_non_null(s);
+    const gctp_mapping *maps;
+    int n0 = gctp_sym_mappings(s, &maps);
+    assert_true(n0 > 0);
+    for (int i = 0; i < n0; i++)
+        assert_false(ends_with(maps[i].path, "/libsymtest.so"));   /* not loaded yet */
+    gctp_sym_stats st0, st1;
+    gctp_sym_get_stats(s, &st0);
+    assert_int_equal(st0.refreshes, 1);
+
+    assert_int_equal(write(to_child[1], "g", 1), 1);
+    read_full(from_child[0], p, sizeof p);
+    close(from_child[0]);
+
+    /* The executable, known from the start: no new read of the maps. */
+    gctp_sym sym, lib;
+    check_probe(s, &p[P_EXE_IP], "sym_target", self_exe(), "test_symbolize.c", &sym);
+    check_probe(s, &p[P_EXE_RET], "sym_caller", self_exe(), "test_symbolize.c", &sym);
+    gctp_sym_get_stats(s, &st1);
+    assert_int_equal(st1.refreshes, st0.refreshes);
+
+    /* The library dlopened since: found by reading the maps again. */
+    check_probe(s, &p[P_LIB_RET], "symtest_call", "/libsymtest.so", "symtest_lib.c", &lib);
+    assert_same_file(lib.module, SYMTEST_LIB);
+    assert_true(lib.mapping >= n0);                /* appended */
+    gctp_sym_get_stats(s, &st0);
+    assert_int_equal(st0.refreshes, st1.refreshes + 1);
+
+    /* Garbage: -1; a new address outside the modules reads the maps once. */
+    assert_false(p[P_ANON].found);
+    const uint64_t bad[] = { p[P_ANON].ip, 0, 1, 0xffffffff81000000ull };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        for (int round = 0; round < 2; round++) {
+            gctp_sym_get_stats(s, &st0);
+            gctp_sym none = { "x", "x", 1, "x", 7 };
+            assert_int_equal(gctp_sym_lookup(s, bad[i], 0, &none), -1);
+            assert_none(&none);
+            gctp_sym_get_stats(s, &st1);
+            assert_int_equal(st1.refreshes, st0.refreshes + (round == 0));
+        }
+    }
+
+    /* The child exits.  A zombie's maps are empty: a miss must not take
+     * that for the module list. */
+    close(to_child[1]);
+    siginfo_t info;
+    assert_int_equal(waitid(P_PID, (id_t)child_pid, &info, WEXITED | WNOWAIT), 0);
+    int n1 = gctp_sym_mappings(s, &maps);
+    gctp_sym none;
+    assert_int_equal(gctp_sym_lookup(s, 3, 0, &none), -1);
+    check_probe(s, &p[P_LIB_SECOND], "symtest_second", "/libsymtest.so", "symtest_lib.c", &sym);
+    assert_int_equal(sym.mapping, lib.mapping);
+
+    /* Reaped: new addresses in known modules still resolve, in libc too,
+     * whose file libdw has not opened before. */
+    int status;
+    assert_int_equal(waitpid(child_pid, &status, 0), child_pid);
+    child_pid = -1;
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    check_probe(s, &p[P_LIBC], "lfind", "/libc.so.6", NULL, &sym);
+    assert_non_null(strstr(sym.module, "/libc"));
+    /* A miss finds the process gone and keeps the modules. */
+    gctp_sym_get_stats(s, &st0);
+    assert_int_equal(gctp_sym_lookup(s, 2, 0, &none), -1);
+    assert_int_equal(gctp_sym_lookup(s, p[P_LIB_SECOND].ip + 2, 0, &sym), 0);
+    assert_ptr_equal(sym.module, lib.module);
+    if (has_lineinfo())
+        assert_string_equal(sym.function, "symtest_second");
+    gctp_sym_get_stats(s, &st1);
+    assert_int_equal(st1.refreshes, st0.refreshes);
+    assert_int_equal(gctp_sym_mappings(s, &maps), n1);
+    gctp_sym_free(s);
+}
+
+/* Copies the file from to the new file to (mode 0755); with build_id
+ * (hex), one byte of that build-id changed in the copy. */
+static void copy_file(const char *from, int to, const char *build_id)
+{
+    FILE *in = fopen(from, "rb");
+    assert_non_null(in);
+    static char buf[1 << 20];
+    size_t n = fread(buf, 1, sizeof buf, in);
+    assert_true(n > 0 && n < sizeof buf);
+    fclose(in);
+    if (build_id) {
+        unsigned char id[64];
+        size_t len = strlen(build_id) / 2;
+        assert_in_range(len, 1, sizeof id);
+        for (size_t i = 0; i < len; i++)
+            assert_int_equal(sscanf(build_id + 2 * i, "%2hhx", &id[i]), 1);
+        char *at = memmem(buf, n, id, len);
+        assert_non_null(at);
+        at[0] ^= 0x5a;
+    }
+    assert_int_equal(write(to, buf, n), (ssize_t)n);
+    assert_int_equal(fchmod(to, 0755), 0);
+    assert_int_equal(close(to), 0);
+}
+
+static char deleted_lib[PATH_MAX];       /* removed by deleted_teardown */
+
+static int deleted_teardown(void **state)
+{
+    pid_teardown(state);
+    if (deleted_lib[0])
+        unlink(deleted_lib);
+    deleted_lib[0] = '\0';
+    return 0;
+}
+
+/* The library's file is replaced (by a copy with another build-id, as a
+ * rebuild or an upgrade would) after the module was seen but before
+ * anything was looked up in it: the module and its mapping (with the
+ * build-id read when it was seen) are found, not the new file's symbols.
+ * The maps then say " (deleted)": still the same module. */
+static void test_pid_deleted(void **state)
+{
+    (void)state;
+    static struct probe p[NPROBES];
+    snprintf(deleted_lib, sizeof deleted_lib, "%s.XXXXXX", SYMTEST_LIB);
+    int fd = mkstemp(deleted_lib);
+    assert_true(fd >= 0);
+    copy_file(SYMTEST_LIB, fd, NULL);
+    int to, from;
+    start_child(deleted_lib, &to, &from);
+    gctp_symbolizer *s = gctp_sym_new_pid(child_pid);
+    assert_non_null(s);
+    assert_int_equal(write(to, "g", 1), 1);
+    read_full(from, p, sizeof p);
+    close(from);
+
+    /* A miss reads the maps: the library is seen, nothing looked up in it. */
+    gctp_sym sym;
+    assert_int_equal(gctp_sym_lookup(s, p[P_ANON].ip, 0, &sym), -1);
+    const gctp_mapping *maps;
+    int n = gctp_sym_mappings(s, &maps), lib = -1;
+    for (int i = 0; i < n; i++)
+        if (strcmp(maps[i].path, deleted_lib) == 0)
+            lib = i;
+    assert_true(lib >= 0);
+    assert_string_equal(maps[lib].build_id, p[P_LIB_RET].build_id);
+
+    assert_int_equal(unlink(deleted_lib), 0);
+    fd = open(deleted_lib, O_WRONLY | O_CREAT | O_EXCL, 0755);
+    assert_true(fd >= 0);
+    copy_file(SYMTEST_LIB, fd, p[P_LIB_RET].build_id);
+
+    assert_int_equal(gctp_sym_lookup(s, p[P_LIB_RET].ip, 1, &sym), 0);
+    assert_string_equal(sym.module, deleted_lib);
+    assert_int_equal(sym.mapping, lib);
+    assert_null(sym.function);
+    assert_null(sym.file);
+    assert_int_equal(sym.line, 0);
+
+    gctp_sym_stats st0, st1;
+    gctp_sym_get_stats(s, &st0);
+    assert_int_equal(gctp_sym_lookup(s, p[P_ANON].ip + 1, 0, &sym), -1);
+    gctp_sym_get_stats(s, &st1);
+    assert_int_equal(st1.refreshes, st0.refreshes + 1);
+    assert_int_equal(gctp_sym_mappings(s, &maps), n);
+    assert_int_equal(gctp_sym_lookup(s, p[P_LIB_SECOND].ip, 0, &sym), 0);
+    assert_string_equal(sym.module, deleted_lib);
+    assert_int_equal(sym.mapping, lib);
+    assert_null(sym.function);
+
+    close(to);
+    assert_int_equal(waitpid(child_pid, NULL, 0), child_pid);
+    child_pid = -1;
+    gctp_sym_free(s);
+}
+
+/* This process through /proc/PID/maps: the same answers and mappings as
+ * the in-process symbolizer.  Bad pids give NULL. */
+static void test_pid_self(void **state)
+{
+    (void)state;
+    gctp_symbolizer *in = gctp_sym_new(), *by_pid = gctp_sym_new_pid((int)getpid());
+    assert_non_null(in);
+    assert_non_null(by_pid);
+    uint64_t ret;
+    sym_caller(&ret);
+    const struct { uint64_t ip; int is_ret; } ips[] = {
+        { sym_target(), 0 },
+        { (uint64_t)(uintptr_t)sym_target, 0 },
+        { ret, 1 },
+        { (uint64_t)(uintptr_t)dlsym(RTLD_DEFAULT, "lfind"), 0 },
+    };
+    for (size_t i = 0; i < sizeof ips / sizeof ips[0]; i++) {
+        gctp_sym a, b;
+        assert_int_equal(gctp_sym_lookup(in, ips[i].ip, ips[i].is_ret, &a), 0);
+        assert_int_equal(gctp_sym_lookup(by_pid, ips[i].ip, ips[i].is_ret, &b), 0);
+        assert_same_file(a.module, b.module);
+        if (has_lineinfo()) {
+            assert_non_null(b.function);
+            assert_string_equal(a.function, b.function);
+            assert_int_equal(a.line, b.line);
+            if (a.file)
+                assert_string_equal(a.file, b.file);
+            else
+                assert_null(b.file);
+        } else {
+            assert_null(b.function);
+            assert_null(b.file);
+        }
+        const gctp_mapping *ma, *mb;
+        int na = gctp_sym_mappings(in, &ma), nb = gctp_sym_mappings(by_pid, &mb);
+        assert_in_range(a.mapping, 0, na - 1);
+        assert_in_range(b.mapping, 0, nb - 1);
+        assert_same_file(ma[a.mapping].path, mb[b.mapping].path);
+        assert_string_equal(b.module, mb[b.mapping].path);
+        assert_build_id(mb[b.mapping].build_id);
+        assert_string_equal(ma[a.mapping].build_id, mb[b.mapping].build_id);
+        assert_int_equal(ma[a.mapping].start, mb[b.mapping].start);
+        assert_int_equal(ma[a.mapping].end, mb[b.mapping].end);
+        assert_int_equal(ma[a.mapping].file_offset, mb[b.mapping].file_offset);
+    }
+    gctp_sym_free(in);
+    gctp_sym_free(by_pid);
+
+    assert_null(gctp_sym_new_pid(0));
+    assert_null(gctp_sym_new_pid(-1));
+    pid_t gone = fork();
+    assert_true(gone >= 0);
+    if (gone == 0)
+        _exit(0);
+    assert_int_equal(waitpid(gone, NULL, 0), gone);
+    assert_null(gctp_sym_new_pid((int)gone));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -389,6 +849,9 @@ int main(void)
         cmocka_unit_test(test_dlopen_after_new),
         cmocka_unit_test(test_garbage),
         cmocka_unit_test(test_cache),
+        cmocka_unit_test_teardown(test_pid_child, pid_teardown),
+        cmocka_unit_test(test_pid_self),
+        cmocka_unit_test_teardown(test_pid_deleted, deleted_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
