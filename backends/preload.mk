@@ -37,7 +37,21 @@ check_PROGRAMS += tests/backends/malloc_prog
 tests_backends_malloc_prog_SOURCES = tests/backends/malloc_prog.c
 tests_backends_malloc_prog_LDADD = $(PTHREAD_LIBS)
 
-PRELOAD_SHELL_TESTS = tests/backends/test_preload.sh tests/backends/test_preload_real.sh
+# helper mode: helper_prog and the library it dlopens (a plain rule, as
+# profiler/local.mk's libsymtest.so: the test needs its exact path)
+check_PROGRAMS += tests/backends/helper_prog
+tests_backends_helper_prog_SOURCES = tests/backends/helper_prog.c
+tests_backends_helper_prog_LDADD = $(DL_LIBS)
+HELPERTEST_LIB = tests/backends/libhelpertest.so
+$(HELPERTEST_LIB): $(srcdir)/tests/backends/helper_lib.c
+	@$(MKDIR_P) tests/backends
+	$(AM_V_CC)$(CC) -shared -fPIC -g -O0 -o $@ $(srcdir)/tests/backends/helper_lib.c
+check_DATA += $(HELPERTEST_LIB)
+CLEANFILES += $(HELPERTEST_LIB)
+EXTRA_DIST += tests/backends/helper_lib.c
+
+PRELOAD_SHELL_TESTS = tests/backends/test_preload.sh tests/backends/test_preload_real.sh \
+	tests/backends/test_helper.sh
 TESTS += $(PRELOAD_SHELL_TESTS)
 EXTRA_DIST += $(PRELOAD_SHELL_TESTS)
 

@@ -84,7 +84,9 @@ static void *main_fn(void *arg)
 
 int gctp_symq_start(void)
 {
-    sym = gctp_sym_new();
+    /* helper mode: the profiled process is another process (our copy of
+     * its modules is as of the fork; it may dlopen more) */
+    sym = gctp.helper ? gctp_sym_new_pid(gctp.target_pid) : gctp_sym_new();
     quit = busy = 0;
     maps_seen = 0;
     int err = pthread_create(&thread, NULL, main_fn, NULL);
