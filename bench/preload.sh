@@ -18,14 +18,19 @@
 #               cost of interposition alone (the library is loaded, nothing
 #               is recorded)
 #   rate0       the same with GCTUNE_SAMPLE_RATE=0: the profiler runs (its
-#               writer and symbolizer threads, the database, heap_series
-#               rows every 100 ms) but takes no sample.  Its threads make
-#               the process multi-threaded, which switches glibc's malloc
-#               to its locked, atomic paths: on binary-trees that is most
-#               of a recording's cost
+#               helper process, the database, heap_series rows every
+#               100 ms) but takes no sample.  (Before helper mode, the
+#               profiler's writer and symbolizer threads made the process
+#               multi-threaded, which switched glibc's malloc to its locked,
+#               atomic paths: on binary-trees most of a recording's cost;
+#               GCTUNE_PROFILE_HELPER=0 still gives that mode.)
 #   recording   LD_PRELOAD=libgctune-preload.so GCTUNE_PROFILE=DB at the
 #               default rate (512 KiB; GCTUNE_SAMPLE_RATE is unset for it):
-#               database, writer and symbolizer threads included
+#               the writer and symbolizer run in a helper process
+#               (profiler/helper.c); wall time runs until the program has
+#               exited, which it does once the helper has closed the
+#               database; cpu adds the helper's own CPU time (meta
+#               writer_cpu_ns), which bash's `time` does not see
 #   heaptrack   heaptrack -o FILE PROGRAM (Debian package heaptrack), which
 #               traces every allocation; skipped when it is not installed
 #
@@ -124,6 +129,18 @@ timed() {
     awk '{ printf "%s %.3f\n", $1, $2 + $3 }' "$tmp/time" >>"$out.t"
 }
 
+# add_helper_cpu OUT_PREFIX DB : in helper mode the writer is a helper
+# process that bash's `time` does not count (it is not a waited-for
+# child): adds the CPU time it recorded in meta (writer_cpu_ns) to the
+# last run's cpu figure
+add_helper_cpu() {
+    local ns
+    ns=$(sqlite3 "$2" "SELECT value FROM meta WHERE key = 'writer_cpu_ns'" 2>/dev/null)
+    [ -n "$ns" ] || return 0
+    awk -v ns="$ns" 'NR > 1 { print prev } { prev = $0 } END { split(prev, f, " "); printf "%s %.3f\n", f[1], f[2] + ns / 1e9 }' \
+        "$1.t" >"$1.t.new" && mv "$1.t.new" "$1.t"
+}
+
 # run W MODE ROUND : one timed run of workload W in MODE
 run() {
     local w=$1 mode=$2 r=$3 prog=${progs[$1]} args db
@@ -134,10 +151,12 @@ run() {
     rate0)
         db=$tmp/rate0-$w-$r.sqlite
         timed "$tmp/$w-$mode" env LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=0 "$prog" "${args[@]}"
+        add_helper_cpu "$tmp/$w-$mode" "$db"
         rm -f "$db" "$db"-* ;;
     recording)
         db=$tmp/rec-$w-$r.sqlite
         timed "$tmp/$w-$mode" env LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" "$prog" "${args[@]}"
+        add_helper_cpu "$tmp/$w-$mode" "$db"
         # proof that it recorded: samples kept, and the backend that took them
         sqlite3 "$db" "SELECT count(*) || ' ' || (SELECT value FROM meta WHERE key = 'backend') FROM samples" \
             >>"$tmp/$w-samples" 2>/dev/null || echo "? ?" >>"$tmp/$w-samples"
@@ -211,9 +230,13 @@ if [ $do_cg = 1 ]; then
         read -r -a args <<<"$(argv_of "$w")"
         [ "$mode" = plain ] || pre=(--preload "$lib")
         [ "$mode" = recording ] && envs=(GCTUNE_PROFILE="$tmp/cg-$w.sqlite" GCTUNE_SAMPLE_SEED=1)
-        env "${envs[@]}" valgrind --tool=callgrind --callgrind-out-file="$out" "$ldso" "${pre[@]}" "${progs[$w]}" "${args[@]}" \
+        # %p: a recording's helper process (a fork) writes its own profile
+        env "${envs[@]}" valgrind --tool=callgrind --callgrind-out-file="$out.%p" "$ldso" "${pre[@]}" "${progs[$w]}" "${args[@]}" \
             >/dev/null 2>"$out.err" || echo "callgrind run failed: ${workloads[w]} $mode (see valgrind's output below)" >&2
-        sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out.err" | tail -n 1
+        # the program's own profile (its pid is the lowest) as $out
+        mv "$(ls "$out".* | grep -v '\.err$' | sort -t. -k2 -n | head -n 1)" "$out"
+        # every process's instructions (program, helper): all its threads' work
+        sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out.err" | awk '{ s += $1 } END { if (NR) print s }'
     }
     # selfmc FILE : instructions spent in backends/malloc.c's own code
     # (exclusive), and the number of calls to malloc, free, calloc and

@@ -43,6 +43,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -117,7 +118,15 @@ static __attribute__((noreturn)) void helper_main(void)
 
 int gctp_helper_spawn(void)
 {
+    /* Every signal blocked across the forks: a Ctrl-C arriving before the
+     * helper has set its signals to SIG_IGN stays pending, and is dropped
+     * when it does. */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
     pid_t mid = fork();
+    if (mid != 0)
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (mid < 0)
         return errno;
     if (mid == 0) {

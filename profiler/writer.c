@@ -27,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -574,6 +575,16 @@ void *gctp_writer_main(void *arg)
     if (gctp.helper)
         gctp_helper_drained();
     what = "final commit";
+    if (gctp.helper) {
+        /* the helper's own CPU (its threads included): the profiled
+         * process's accounting does not see it */
+        struct rusage ru;
+        if (getrusage(RUSAGE_SELF, &ru) == 0 &&
+            gcts_set_meta_int(gctp.db, "writer_cpu_ns",
+                              ((int64_t)ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1000000000 +
+                                  ((int64_t)ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) * 1000) != 0)
+            goto failed;
+    }
     gctp_symq_wait_idle();
     if (flush_pending() != 0 || collect_frames() != 0 || write_counters() != 0 ||
         gcts_set_meta_int(gctp.db, "duration_ns", gctp_real_ns() - gctp.start_real_ns) != 0 ||

@@ -264,8 +264,12 @@ gcts_db *gcts_open_read(const char *path, char *err, size_t errlen)
         db->db = NULL;
         rc = sqlite3_open_v2(path, &db->db, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX, NULL);
     }
-    if (rc == SQLITE_OK)
+    if (rc == SQLITE_OK) {
         (void)sqlite3_extended_result_codes(db->db, 1);   /* always SQLITE_OK */
+        /* a writer closing the database (its last checkpoint) locks it
+         * for a moment: wait instead of failing */
+        (void)sqlite3_busy_timeout(db->db, 10000);
+    }
     if (rc == SQLITE_OK)
         rc = check_schema(db);
     if (rc > 0 && cannot_read(rc) && sqlite3_db_readonly(db->db, "main") == 1

@@ -27,7 +27,8 @@ for f in "$lib" "$prog" "$dl" "$gctune"; do [ -e "$f" ] || { echo "FAIL: $f not 
 tmp=$(mktemp -d /tmp/gctune-helper-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-q() { sqlite3 "$db" "$1"; }
+# .timeout: after a SIGKILL the helper may still be closing the database
+q() { sqlite3 -cmd ".timeout 10000" "$db" "$1"; }
 meta() { q "SELECT value FROM meta WHERE key = '$1'"; }
 # samples whose leaf frame is function $1
 leaf_count() {

@@ -46,7 +46,9 @@ check_db() {   # $1 db, $2 label
         echo "FAIL $2: no database"
         return 1
     fi
-    ic=$(sqlite3 "$1" 'PRAGMA integrity_check' 2>&1)
+    # .timeout: a malloc recording's helper process may still be closing
+    # the database (its final checkpoint locks it for a moment)
+    ic=$(sqlite3 -cmd ".timeout 10000" "$1" 'PRAGMA integrity_check' 2>&1)
     if [ "$ic" != ok ]; then
         echo "FAIL $2: integrity_check: $ic"
         return 1
@@ -114,7 +116,7 @@ for backend in $backends; do
         if [ $early = yes ] && [ ! -e "$db" ]; then
             echo "ok $total - $backend: killed $delay ms after the start, before the database was in place: none"
         elif check_db "$db" "$backend run $k (kill at $delay ms)"; then
-            n=$(sqlite3 "$db" 'SELECT count(*) FROM samples')
+            n=$(sqlite3 -cmd ".timeout 10000" "$db" 'SELECT count(*) FROM samples')
             echo "ok $total - $backend: killed at $delay ms$([ $early = yes ] && echo " after the start"), $n samples committed, analyze ok"
         else
             failures=$((failures + 1))
