@@ -195,6 +195,7 @@ static void test_shared_across_fork(void **state)
     assert_int_equal(gctp_queue_init(&q, 16, 1), 0);
     int pfd[2];
     assert_int_equal(pipe(pfd), 0);
+    pid_t parent = getpid();
     pid_t pid = fork();
     assert_true(pid >= 0);
     const uint64_t N = 100000;
@@ -204,6 +205,8 @@ static void test_shared_across_fork(void **state)
         while (got < N) {
             struct gctp_rec *r = gctp_queue_peek(&q);
             if (!r) {
+                if (getppid() != parent)
+                    _exit(3);   /* the test failed and went: do not spin on */
                 sched_yield();
                 continue;
             }
@@ -221,8 +224,10 @@ static void test_shared_across_fork(void **state)
     for (uint64_t i = 0; i < N; i++) {
         struct gctp_rec r;
         make_rec(&r, i);
-        while (gctp_queue_put(&q, &r) != 0)
+        while (gctp_queue_put(&q, &r) != 0) {
+            assert_int_equal(waitpid(pid, NULL, WNOHANG), 0);   /* the consumer is still there */
             sched_yield();
+        }
     }
     uint64_t res[2] = { 0, 1 };
     assert_int_equal(read(pfd[0], res, sizeof res), (ssize_t)sizeof res);
