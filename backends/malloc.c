@@ -535,10 +535,10 @@ static void mb_detach(void)
  * per 100 ms).  So it is called again only once STATS_BUDGET times the
  * CPU time of its last call (this thread's, so that being descheduled
  * does not count) has passed, and at the latest after STATS_MAX_NS: about
- * 1 % of the time at most, unless one call takes over 10 ms.  In between,
+ * 0.5 % of the time at most, unless one call takes over 5 ms.  In between,
  * read_stats returns its last figures (sys, from /proc/self/statm, is
  * read every time). */
-#define STATS_BUDGET 100
+#define STATS_BUDGET 200
 #define STATS_MAX_NS 1000000000
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct mallinfo2 stats_mi;

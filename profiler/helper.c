@@ -146,9 +146,15 @@ int gctp_helper_spawn(void)
     return 0;
 }
 
-void gctp_helper_idle(void)
+void gctp_helper_idle(int idle_loops)
 {
-    struct timespec ts = { 0, 2000000 };   /* 2 ms: the queue absorbs bursts */
+    /* 1 ms after a drain that found records, doubling while the queue
+     * stays empty, up to 16 ms: a helper polling a quiet program wakes
+     * 60 times a second, not 500 (its CPU competes with the program's on a
+     * small machine), and 16 ms of the default rate's records are far
+     * from filling the queue.  stop_req wakes it at once. */
+    int shift = idle_loops < 4 ? idle_loops : 4;
+    struct timespec ts = { 0, 1000000L << shift };
     syscall(SYS_futex, &gctp.sh->stop_req, FUTEX_WAIT, 0, &ts, NULL, 0);
 }
 

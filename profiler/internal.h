@@ -104,8 +104,9 @@ void gctp_helper_wait_done(void);
  * starts its own recording into the same path) finds it free.  Does
  * nothing in a vfork child or when not recording. */
 void gctp_before_exec(void);
-/* In the helper: sleeps up to 2 ms, or until stop_req is set. */
-void gctp_helper_idle(void);
+/* In the helper: sleeps 1 ms << min(idle_loops, 4) (idle_loops: loops
+ * in a row that found the queue empty), or until stop_req is set. */
+void gctp_helper_idle(int idle_loops);
 /* In the helper, once stopping with the queue empty: tells the profiled
  * process it may go. */
 void gctp_helper_drained(void);

@@ -522,6 +522,7 @@ void *gctp_writer_main(void *arg)
     gctp_profiler_thread = 1;
     int64_t flush_ns = (int64_t)gctp.flush_ms * 1000000, heap_ns = (int64_t)gctp.heap_ms * 1000000;
     int64_t last_commit = gctp_mono_ns(), last_heap = 0, last_alive = last_commit;
+    int idle_loops = 0;   /* helper: loops in a row with an empty queue */
     const char *what = "begin";
     if (gcts_begin(gctp.db) != 0)
         goto failed;
@@ -533,6 +534,8 @@ void *gctp_writer_main(void *arg)
         long n = drain(4096);
         if (n < 0)
             goto failed;
+        if (n > 0)
+            idle_loops = 0;
         int64_t now = gctp_mono_ns();
         if (now - last_heap >= heap_ns || (stopping && n == 0)) {
             if (write_heap_point(now) != 0)
@@ -565,7 +568,7 @@ void *gctp_writer_main(void *arg)
                 continue;
             }
             if (gctp.helper) {
-                gctp_helper_idle();
+                gctp_helper_idle(idle_loops++);
             } else {
                 struct timespec ts = { 0, 2000000 };   /* 2 ms: the queue absorbs bursts */
                 nanosleep(&ts, NULL);
