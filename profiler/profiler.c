@@ -2,15 +2,19 @@
  * deliver to, and the start from the environment (GCTUNE_PROFILE).
  *
  * Allocating threads run only the sink functions: capture ips
- * (unwind.c), claim a queue cell, fill it, publish it — no lock, no
- * allocation, no system call but clock_gettime.  A thread-local flag makes
- * the sink refuse to recurse (an allocation made while capturing is not
- * sampled).  Lifecycle: start creates the database (mode 0600), writes the
- * run's meta rows, starts the writer thread, then attaches the backend;
- * stop detaches the backend, clears "active" so no new record starts,
- * lets the writer drain the queue once no sink call is in flight, and
- * joins it.  In a fork child the profiler is off (the parent's connection
- * and writer thread belong to the parent).
+ * (unwind.c), build the record on the stack, put it in the queue — no
+ * lock, no allocation, no system call but clock_gettime.  A thread-local
+ * flag makes the sink refuse to recurse (an allocation made while
+ * capturing is not sampled).  Lifecycle: start refuses a path another live
+ * recording writes (gcts_path_recording), then either creates the
+ * database (mode 0600), writes the run's meta rows and starts the writer
+ * thread, or, in helper mode (want_helper), forks the helper process that
+ * does all of that (helper.c); then it attaches the backend.  Stop
+ * detaches the backend, clears "active" so no new record starts, waits
+ * until no sink call is in flight, sets stop_req, and joins the writer or
+ * waits for the helper to close the database.  In a fork child the
+ * profiler is off (the parent's connection and writer belong to the
+ * parent).
  */
 #include "internal.h"
 #include "env.h"

@@ -1,4 +1,6 @@
-/* profiler/writer.c - the profiler's writer thread.
+/* profiler/writer.c - the profiler's writer: a thread of the profiled
+ * process, or the main thread of the helper process in helper mode
+ * (profiler/helper.c).
  *
  * Owns the database connection (store.h) after start: drains the queue,
  * deduplicates stacks by hash (ips compared on a hash hit), and writes
@@ -11,11 +13,17 @@
  * The counters in meta (samples, dropped_samples, ...) are refreshed at
  * every commit.  On a write error it prints one message, stops recording
  * (gctp.active = 0, gctp.sh->failed = 1) and exits; the program runs on.
+ * Helper mode differs in three ways: the heap_series figures are those
+ * the profiled process last sent (HEAP records: its allocator cannot be
+ * read from here), RSS is read from /proc/PID/statm, and the loop also
+ * ends, with clean_exit 0, once the profiled process is gone without
+ * stopping (gctp_target_gone, checked every 50 ms while the queue is
+ * empty).
  *
  * Invariants: a stack id is written before any sample that uses it; a
  * frame row exists for every ip of every written stack once the run ends
- * cleanly (after a SIGKILL, ips not yet symbolized have no row: readers
- * show their address); a sample's row is inserted before its free is
+ * cleanly (after a SIGKILL in thread mode, ips not yet symbolized have no
+ * row: readers show their address); a sample's row is inserted before its free is
  * applied (queue order; see queue.h).
  * This thread never allocates from a garbage-collected heap.
  */
