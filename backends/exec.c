@@ -100,35 +100,31 @@ static void fill_args(char **argv, const char *arg0, va_list ap)
             ;
 }
 
+/* In a function whose last named parameter is arg0: `ap` started and
+ * read past the NULL, `argv` the arguments on the stack. */
+#define ARGV_FROM_VA(arg0)                                               \
+    va_list ap;                                                          \
+    va_start(ap, arg0);                                                  \
+    char *argv[count_args(arg0, ap)];                                    \
+    fill_args(argv, arg0, ap)
+
 EXPORT int execl(const char *path, const char *arg0, ...)
 {
-    va_list ap;
-    va_start(ap, arg0);
-    size_t n = count_args(arg0, ap);
-    char *argv[n];
-    fill_args(argv, arg0, ap);
+    ARGV_FROM_VA(arg0);
     va_end(ap);
     return execv(path, argv);
 }
 
 EXPORT int execlp(const char *file, const char *arg0, ...)
 {
-    va_list ap;
-    va_start(ap, arg0);
-    size_t n = count_args(arg0, ap);
-    char *argv[n];
-    fill_args(argv, arg0, ap);
+    ARGV_FROM_VA(arg0);
     va_end(ap);
     return execvp(file, argv);
 }
 
 EXPORT int execle(const char *path, const char *arg0, ...)
 {
-    va_list ap;
-    va_start(ap, arg0);
-    size_t n = count_args(arg0, ap);
-    char *argv[n];
-    fill_args(argv, arg0, ap);
+    ARGV_FROM_VA(arg0);
     char *const *envp = va_arg(ap, char *const *);
     va_end(ap);
     return execve(path, argv, envp);

@@ -202,18 +202,5 @@ void gctp_helper_wait_done(void)
 
 int gctp_target_gone(void)
 {
-    char path[64], buf[512];
-    snprintf(path, sizeof path, "/proc/%d/stat", gctp.target_pid);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return errno == ENOENT || errno == ESRCH;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 1;
-    buf[n] = 0;
-    const char *p = strrchr(buf, ')');   /* the name may hold spaces and parentheses */
-    if (!p || p[1] != ' ')
-        return 0;
-    return p[2] == 'Z' || p[2] == 'X';
+    return !gcts_process_runs(gctp.target_pid, NULL);
 }

@@ -97,6 +97,9 @@ gcts_db *gcts_create(const char *path, char *err, size_t errlen);
 /* 1 if path is a database some live gcts_create'd connection (of any
  * process) still writes, else 0. */
 int gcts_path_recording(const char *path);
+/* 1 while process pid exists and is not a zombie and, if comm is not
+ * NULL, is named comm (/proc/PID/stat); else 0. */
+int gcts_process_runs(long pid, const char *comm);
 /* In a fork child: closes this process's copy of the lock descriptor
  * (the parent's lock stays), without touching the connection. */
 void gcts_forget_lock(gcts_db *db);

@@ -177,9 +177,7 @@ static void meta_text(sqlite3 *db, const char *key, char *buf, size_t len)
     sqlite3_finalize(st);
 }
 
-/* 1 while process pid runs (not a zombie) and, if comm is given, has that
- * name. */
-static int process_runs(long pid, const char *comm)
+int gcts_process_runs(long pid, const char *comm)
 {
     char path[64], buf[512];
     if (pid <= 0)
@@ -222,7 +220,7 @@ static void wait_for_helper(gcts_db *db)
     long pid = strtol(v, NULL, 10);
     for (int i = 0; i < 12000; i++) {
         meta_text(db->db, "clean_exit", v, sizeof v);
-        if (strcmp(v, "1") == 0 || !process_runs(wpid, "gctune-writer") || process_runs(pid, NULL))
+        if (strcmp(v, "1") == 0 || !gcts_process_runs(wpid, "gctune-writer") || gcts_process_runs(pid, NULL))
             return;
         if (i == 100)
             fprintf(stderr, "gctune: %s: waiting for the recording helper (pid %ld) to finish the database\n",
