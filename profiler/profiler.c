@@ -20,6 +20,7 @@
 #include "env.h"
 #include "unwind.h"
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/mman.h>
@@ -402,13 +403,17 @@ static int want_helper(const gct_backend *b)
     return !(b->caps & GCT_CAP_GC_EVENTS);
 }
 
-static void unmap_shared(void)
+/* Points sh back at idle_shared, with the counters the recording ended
+ * with.  The recording's page stays mapped (one page per recording):
+ * gct_profiler_get_stats may be reading it on another thread (the
+ * tuner's) with no lock, and nothing counts into it any more. */
+static void drop_shared(void)
 {
-    if (gctp.sh && gctp.sh != &idle_shared) {
-        idle_shared = *gctp.sh;
-        munmap(gctp.sh, sizeof *gctp.sh);
+    struct gctp_shared *old = gctp.sh;
+    if (old && old != &idle_shared) {
+        idle_shared = *old;
+        __atomic_store_n(&gctp.sh, &idle_shared, __ATOMIC_RELEASE);
     }
-    gctp.sh = &idle_shared;
 }
 
 int gct_profiler_start(const gct_profiler_config *cfg)
@@ -429,8 +434,11 @@ int gct_profiler_start(const gct_profiler_config *cfg)
         atfork_done = 1;
     }
     struct gctp_state *g = &gctp;
-    memset(g, 0, sizeof *g);
-    g->sh = &idle_shared;
+    /* everything but sh, which gct_profiler_get_stats may be reading on
+     * another thread: it keeps pointing at the last counters until the
+     * new page is in place */
+    memset(g, 0, offsetof(struct gctp_state, sh));
+    memset((char *)&g->sh + sizeof g->sh, 0, sizeof *g - offsetof(struct gctp_state, sh) - sizeof g->sh);
     g->quiet = cfg->quiet;
     g->backend = cfg->backend ? cfg->backend : gct_backend_libgc();
     g->rate = cfg->sample_rate < 0 ? GCT_DEFAULT_SAMPLE_RATE : (uint64_t)cfg->sample_rate;
@@ -468,8 +476,7 @@ int gct_profiler_start(const gct_profiler_config *cfg)
         errno = err;
         return -1;
     }
-    memset(&idle_shared, 0, sizeof idle_shared);
-    g->sh = shp;
+    __atomic_store_n(&g->sh, (struct gctp_shared *)shp, __ATOMIC_RELEASE);
     if ((err = gctp_queue_init(&g->q, g->queue_capacity, g->helper)) != 0) {
         gctp_msg("%s: cannot allocate the sample queue: %s; running without profiling", g->path, strerror(err));
         goto fail;
@@ -516,7 +523,7 @@ int gct_profiler_start(const gct_profiler_config *cfg)
     return 0;
 fail:
     gctp_queue_destroy(&g->q);
-    unmap_shared();
+    drop_shared();
     pthread_mutex_unlock(&life_lock);
     errno = err;
     return -1;
@@ -553,7 +560,7 @@ static void stop_impl(int wait_done)
         gctp.db = NULL;
     }
     gctp_queue_destroy(&gctp.q);
-    unmap_shared();
+    drop_shared();
     gctp.running = 0;
     pthread_mutex_unlock(&life_lock);
 }
@@ -576,15 +583,16 @@ void gctp_before_exec(void)
 
 void gct_profiler_get_stats(gct_profiler_stats *out)
 {
-    out->samples = __atomic_load_n(&gctp.sh->samples, __ATOMIC_RELAXED);
-    out->dropped_samples = __atomic_load_n(&gctp.sh->dropped_samples, __ATOMIC_RELAXED);
-    out->frees = __atomic_load_n(&gctp.sh->frees, __ATOMIC_RELAXED);
-    out->dropped_frees = __atomic_load_n(&gctp.sh->dropped_frees, __ATOMIC_RELAXED);
-    out->written_samples = __atomic_load_n(&gctp.sh->written_samples, __ATOMIC_RELAXED);
-    out->gc_cycles = __atomic_load_n(&gctp.sh->gc_cycles, __ATOMIC_RELAXED);
-    out->frames_pending = __atomic_load_n(&gctp.sh->frames_pending, __ATOMIC_RELAXED);
+    const struct gctp_shared *sh = __atomic_load_n(&gctp.sh, __ATOMIC_ACQUIRE);
+    out->samples = __atomic_load_n(&sh->samples, __ATOMIC_RELAXED);
+    out->dropped_samples = __atomic_load_n(&sh->dropped_samples, __ATOMIC_RELAXED);
+    out->frees = __atomic_load_n(&sh->frees, __ATOMIC_RELAXED);
+    out->dropped_frees = __atomic_load_n(&sh->dropped_frees, __ATOMIC_RELAXED);
+    out->written_samples = __atomic_load_n(&sh->written_samples, __ATOMIC_RELAXED);
+    out->gc_cycles = __atomic_load_n(&sh->gc_cycles, __ATOMIC_RELAXED);
+    out->frames_pending = __atomic_load_n(&sh->frames_pending, __ATOMIC_RELAXED);
     out->running = __atomic_load_n(&gctp.running, __ATOMIC_RELAXED);
-    out->failed = __atomic_load_n(&gctp.sh->failed, __ATOMIC_RELAXED);
+    out->failed = __atomic_load_n(&sh->failed, __ATOMIC_RELAXED);
 }
 
 const char *gct_profiler_path(void)

@@ -311,6 +311,45 @@ static void test_threads(void **state)
     sqlite3_close(db);
 }
 
+/* gct_profiler_get_stats on another thread (as the tuner's) while
+ * recordings start and stop: it must never read freed memory (the
+ * counters live in a page of their own per recording). */
+static int stats_stop;
+static void *stats_reader(void *arg)
+{
+    uint64_t *reads = arg;
+    while (!__atomic_load_n(&stats_stop, __ATOMIC_ACQUIRE)) {
+        gct_profiler_stats st;
+        gct_profiler_get_stats(&st);
+        assert_true(st.dropped_samples <= st.samples + st.dropped_samples);
+        (*reads)++;
+    }
+    return NULL;
+}
+
+static void test_stats_during_stop(void **state)
+{
+    (void)state;
+    char path[256];
+    uint64_t reads = 0;
+    pthread_t t;
+    stats_stop = 0;
+    assert_int_equal(pthread_create(&t, NULL, stats_reader, &reads), 0);
+    for (int i = 0; i < 20; i++) {
+        start_recording(path, "stats.sqlite", 4096, 0);
+        for (int k = 0; k < 2000; k++)
+            assert_non_null(gc_malloc(256));
+        gct_profiler_stop();
+        gct_profiler_stats st;
+        gct_profiler_get_stats(&st);
+        assert_true(st.samples > 0);   /* the last run's figures, after its stop */
+        assert_int_equal(st.running, 0);
+    }
+    __atomic_store_n(&stats_stop, 1, __ATOMIC_RELEASE);
+    pthread_join(t, NULL);
+    assert_true(reads > 0);
+}
+
 static void test_dropped_with_tiny_queue(void **state)
 {
     (void)state;
@@ -483,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_stack_order),
         cmocka_unit_test(test_inuse_collector_frees),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_stats_during_stop),
         cmocka_unit_test(test_dropped_with_tiny_queue),
         cmocka_unit_test(test_sigkill_mid_run),
         cmocka_unit_test(test_unwritable_path),
