@@ -350,6 +350,39 @@ static void test_stats_during_stop(void **state)
     assert_true(reads > 0);
 }
 
+/* Helper mode (GCTUNE_PROFILE_HELPER=1) on the libgc backend, so that
+ * the helper process (profiler/helper.c) also runs in this suite's
+ * sanitizer build: every allocation at rate 1 is a row, the frees made by
+ * gc_free are applied, and once stop has returned (it waits until the
+ * helper has closed the database) the database is complete, says
+ * "helper" and names the helper's pid. */
+static void test_helper_mode(void **state)
+{
+    (void)state;
+    char path[256];
+    setenv("GCTUNE_PROFILE_HELPER", "1", 1);
+    start_recording(path, "helper.sqlite", 1, 0);
+    unsetenv("GCTUNE_PROFILE_HELPER");
+    for (int i = 0; i < 3000; i++)
+        alloc_site_a(4000 + (size_t)(i % 7));
+    gct_profiler_stop();
+    gct_profiler_stats st;
+    gct_profiler_get_stats(&st);
+    assert_int_equal(st.samples, 3000);
+    assert_int_equal(st.dropped_samples, 0);
+    assert_int_equal(st.written_samples, 3000);   /* counted by the helper, seen here */
+    sqlite3 *db = open_db(path);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM samples s WHERE " LEAF_FN_SQL " = 'alloc_site_a'"), 3000);
+    assert_int_equal(q_int(db, "SELECT count(*) FROM samples WHERE freed_ns >= 0"), 3000);
+    assert_int_equal(q_int(db, "SELECT value = 'helper' FROM meta WHERE key = 'profiler_mode'"), 1);
+    assert_int_equal(q_int(db, "SELECT value FROM meta WHERE key = 'clean_exit'"), 1);
+    assert_int_equal(q_int(db, "SELECT value FROM meta WHERE key = 'pid'"), (int64_t)getpid());
+    int64_t wpid = q_int(db, "SELECT value FROM meta WHERE key = 'writer_pid'");
+    assert_true(wpid > 0 && wpid != (int64_t)getpid());
+    assert_true(q_int(db, "SELECT count(*) FROM heap_series WHERE heap_alloc > 0") >= 1);
+    sqlite3_close(db);
+}
+
 static void test_dropped_with_tiny_queue(void **state)
 {
     (void)state;
@@ -523,6 +556,7 @@ int main(void)
         cmocka_unit_test(test_inuse_collector_frees),
         cmocka_unit_test(test_threads),
         cmocka_unit_test(test_stats_during_stop),
+        cmocka_unit_test(test_helper_mode),
         cmocka_unit_test(test_dropped_with_tiny_queue),
         cmocka_unit_test(test_sigkill_mid_run),
         cmocka_unit_test(test_unwritable_path),
