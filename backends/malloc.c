@@ -623,8 +623,13 @@ static void fork_child(void)
         s->cap = s->n = 0;
         pthread_mutex_init(&s->lock, NULL);
     }
-    memset(filter, 0, sizeof filter);
-    memset(filter_bits, 0, sizeof filter_bits);
+    /* live == 0: every counter is 0 already, and the untouched pages of
+     * the 256 KiB array stay unallocated (a memset would fault in 64
+     * pages in every fork child, the profiler's helper included) */
+    if (live) {
+        memset(filter, 0, sizeof filter);
+        memset(filter_bits, 0, sizeof filter_bits);
+    }
     live = 0;
     pthread_mutex_init(&attach_lock, NULL);
     pthread_mutex_init(&stats_lock, NULL);
