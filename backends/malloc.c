@@ -12,8 +12,9 @@
  * through the GOT (noplt), never a PLT stub.
  *
  * Fast paths (bench/preload.sh measures them): malloc and calloc decide
- * before allocating (pass(): `enabled`, then the countdown and the
- * generation, all in thread-local storage of the initial-exec model) and,
+ * before allocating (pass(): the countdown and its generation, in
+ * thread-local storage of the initial-exec model, against `gen`; not
+ * recording, the countdown is INT64_MAX) and,
  * when no sample is due, tail-call glibc with no stack frame of their own;
  * free tail-calls glibc unless the block may be sampled (`live` and the
  * filter, below); realloc goes straight to glibc while nothing is recorded
@@ -96,9 +97,15 @@ static uint64_t nthreads;        /* atomic: ordinal for seeding */
 static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static TLS int in_backend;
-static TLS int64_t countdown;
 static TLS uint64_t rng;
-static TLS uint64_t tgen;        /* generation the countdown was drawn for */
+/* What pass() reads, together: one GOT load finds both (initial-exec TLS
+ * in a shared object). */
+static TLS struct {
+    int64_t countdown;           /* bytes until the next sample; INT64_MAX while not recording */
+    uint64_t tgen;               /* generation the countdown was drawn for */
+} tls;
+#define countdown (tls.countdown)
+#define tgen (tls.tgen)
 
 /* ---- the sampled set ---- */
 
@@ -267,10 +274,20 @@ static inline uint64_t set_take(void *obj, uint64_t *gout)
 
 /* ---- sampling ---- */
 
-/* The countdown ran out (or belongs to an older recording). */
+/* The countdown ran out, or belongs to another generation (a recording
+ * started or stopped since it was drawn).  Not recording: the countdown
+ * becomes INT64_MAX for this generation, so pass() says yes until the
+ * next attach or detach changes gen.  gen is read before `enabled`, and
+ * mb_attach sets `enabled` before it changes gen: a thread that sees the
+ * new generation sees sampling on. */
 static __attribute__((noinline)) void sample_slow(void *obj, size_t n, uintptr_t ret)
 {
     uint64_t g = __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
+    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE)) {
+        tgen = g;
+        countdown = INT64_MAX;
+        return;
+    }
     uint64_t rate = cur_rate;
     if (tgen != g) {
         /* first allocation of this thread in this recording: seed, draw,
@@ -293,13 +310,11 @@ static __attribute__((noinline)) void sample_slow(void *obj, size_t n, uintptr_t
 }
 
 /* The fast path of every allocation of n bytes, taken before or after
- * allocating: 1 when no sample is due (sampling off, or the countdown has
- * not run out in this thread's current recording).  Takes n off the
- * countdown while sampling is on. */
+ * allocating: 1 when no sample is due (the countdown has not run out, and
+ * it was drawn for the current generation: while not recording it is
+ * INT64_MAX).  Takes n off the countdown. */
 static inline int pass(size_t n)
 {
-    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
-        return 1;
     return __builtin_expect((countdown -= (int64_t)n) > 0, 1) &&
            __builtin_expect(tgen == __atomic_load_n(&gen, __ATOMIC_RELAXED), 1);
 }
@@ -364,7 +379,9 @@ static __attribute__((noinline)) void free_slow(void *p)
 
 EXPORT void free(void *p)
 {
-    if (__builtin_expect(p != NULL && may_be_sampled(p), 0)) {
+    /* no test for NULL: free_slow(NULL) (a filter hit on address 0) only
+     * forwards it */
+    if (__builtin_expect(may_be_sampled(p), 0)) {
         free_slow(p);
         return;
     }
@@ -512,9 +529,11 @@ static int mb_attach(const gct_sink *sink, uint64_t rate, uint64_t seed)
     cur = *sink;
     cur_rate = rate;
     cur_seed = seed;
-    __atomic_add_fetch(&gen, 1, __ATOMIC_RELEASE);
+    /* enabled before the new generation (sample_slow reads them in the
+     * other order): a thread that sees the new gen sees sampling on */
     if (rate)
         __atomic_store_n(&enabled, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&gen, 1, __ATOMIC_SEQ_CST);
     pthread_mutex_unlock(&attach_lock);
     return 0;
 }
