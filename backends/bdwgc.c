@@ -144,17 +144,12 @@ static int have_boehm;           /* every function above was found */
 /* ---- state ---- */
 
 static gct_sink cur;             /* copied before `attached` is set */
-static uint64_t cur_rate, cur_seed;
-static int enabled;              /* atomic: sampling on */
+static struct gct_sampler smp;   /* backends/sample.h */
 static int attached;             /* atomic: a sink is attached */
-static uint64_t gen;             /* atomic: recording generation */
-static uint64_t nthreads;        /* atomic: ordinal for seeding */
 static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static TLS int in_backend;
-static TLS int64_t countdown;
-static TLS uint64_t rng;
-static TLS uint64_t tgen;
+static TLS struct gct_sample_tls tls;
 static TLS int forcing;          /* this thread is in GC_gcollect */
 static TLS int64_t limit_left;   /* bytes to allocate before the next soft limit check */
 
@@ -266,8 +261,7 @@ static uint32_t chain_remove(uintptr_t p)
 
 static void report_freed(uint64_t token, uint64_t g)
 {
-    if (!token || g != __atomic_load_n(&gen, __ATOMIC_ACQUIRE) ||
-        !__atomic_load_n(&enabled, __ATOMIC_ACQUIRE) || !cur.freed)
+    if (!token || !gct_sampler_current(&smp, g) || !cur.freed)
         return;
     int saved = in_backend;
     in_backend = 1;
@@ -483,21 +477,11 @@ static __attribute__((noinline)) void limit_check(void)
 
 static __attribute__((noinline)) void sample_slow(void *obj, size_t n, uintptr_t ret)
 {
-    uint64_t g = __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
-    uint64_t rate = cur_rate;
-    if (tgen != g) {
-        tgen = g;
-        uint64_t ord = __atomic_add_fetch(&nthreads, 1, __ATOMIC_RELAXED);
-        rng = gct_sample_seed(cur_seed, ord);
-        countdown = gct_sample_draw(&rng, rate) - (int64_t)n;
-        if (countdown > 0)
-            return;
-    }
-    countdown = gct_sample_draw(&rng, rate);
-    if (in_backend || gctp_is_profiler_thread())
+    uint64_t g;
+    if (!gct_sampler_due(&smp, &tls, n, &g) || in_backend || gctp_is_profiler_thread())
         return;
     in_backend = 1;
-    uint64_t token = cur.sample ? cur.sample(cur.ctx, obj, n, rate, ret) : 0;
+    uint64_t token = cur.sample ? cur.sample(cur.ctx, obj, n, smp.rate, ret) : 0;
     if (token)
         set_add(obj, token, g);
     in_backend = 0;
@@ -509,10 +493,7 @@ static inline void account(void *obj, size_t n, uintptr_t ret)
         return;
     if (__builtin_expect(__atomic_load_n(&limit_on, __ATOMIC_RELAXED), 0) && (limit_left -= (int64_t)n) <= 0)
         limit_check();
-    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
-        return;
-    if (__builtin_expect((countdown -= (int64_t)n) > 0, 1) &&
-        __builtin_expect(tgen == __atomic_load_n(&gen, __ATOMIC_RELAXED), 1))
+    if (__builtin_expect(gct_sampler_pass(&smp, &tls, n), 1))
         return;
     sample_slow(obj, n, ret);
 }
@@ -754,12 +735,8 @@ static int bw_attach(const gct_sink *sink, uint64_t rate, uint64_t seed)
         return EBUSY;
     }
     cur = *sink;
-    cur_rate = rate;
-    cur_seed = seed;
-    __atomic_add_fetch(&gen, 1, __ATOMIC_RELEASE);
     __atomic_store_n(&attached, 1, __ATOMIC_SEQ_CST);
-    if (rate)
-        __atomic_store_n(&enabled, 1, __ATOMIC_SEQ_CST);
+    gct_sampler_start(&smp, rate, seed);
     pthread_mutex_unlock(&attach_lock);
     return 0;
 }
@@ -767,10 +744,9 @@ static int bw_attach(const gct_sink *sink, uint64_t rate, uint64_t seed)
 static void bw_detach(void)
 {
     pthread_mutex_lock(&attach_lock);
-    __atomic_store_n(&enabled, 0, __ATOMIC_SEQ_CST);
     __atomic_store_n(&attached, 0, __ATOMIC_SEQ_CST);
     /* nodes of this recording still in the set are dropped silently */
-    __atomic_add_fetch(&gen, 1, __ATOMIC_RELEASE);
+    gct_sampler_stop(&smp);
     pthread_mutex_unlock(&attach_lock);
 }
 
@@ -866,9 +842,8 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
-    __atomic_store_n(&enabled, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&attached, 0, __ATOMIC_RELAXED);
-    gen++;
+    gct_sampler_stop(&smp);
     pthread_mutex_init(&set_lock, NULL);
     pthread_mutex_init(&attach_lock, NULL);
     pthread_mutex_init(&lis_lock, NULL);

@@ -89,23 +89,12 @@ extern void *__libc_pvalloc(size_t) NOPLT;
 
 /* ---- state ---- */
 
-static gct_sink cur;             /* copied before `enabled` is set */
-static uint64_t cur_rate, cur_seed;
-static int enabled;              /* atomic: sampling on */
-static uint64_t gen;             /* atomic: recording generation (attach count) */
-static uint64_t nthreads;        /* atomic: ordinal for seeding */
+static gct_sink cur;             /* copied before sampling is on */
+static struct gct_sampler smp;   /* backends/sample.h */
 static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static TLS int in_backend;
-static TLS uint64_t rng;
-/* What pass() reads, together: one GOT load finds both (initial-exec TLS
- * in a shared object). */
-static TLS struct {
-    int64_t countdown;           /* bytes until the next sample; INT64_MAX while not recording */
-    uint64_t tgen;               /* generation the countdown was drawn for */
-} tls;
-#define countdown (tls.countdown)
-#define tgen (tls.tgen)
+static TLS struct gct_sample_tls tls;
 
 /* ---- the sampled set ---- */
 
@@ -275,48 +264,24 @@ static inline uint64_t set_take(void *obj, uint64_t *gout)
 /* ---- sampling ---- */
 
 /* The countdown ran out, or belongs to another generation (a recording
- * started or stopped since it was drawn).  Not recording: the countdown
- * becomes INT64_MAX for this generation, so pass() says yes until the
- * next attach or detach changes gen.  gen is read before `enabled`, and
- * mb_attach sets `enabled` before it changes gen: a thread that sees the
- * new generation sees sampling on. */
+ * started or stopped since it was drawn): gct_sampler_due decides. */
 static __attribute__((noinline)) void sample_slow(void *obj, size_t n, uintptr_t ret)
 {
-    uint64_t g = __atomic_load_n(&gen, __ATOMIC_ACQUIRE);
-    if (!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE)) {
-        tgen = g;
-        countdown = INT64_MAX;
-        return;
-    }
-    uint64_t rate = cur_rate;
-    if (tgen != g) {
-        /* first allocation of this thread in this recording: seed, draw,
-         * and count this allocation against the fresh countdown */
-        tgen = g;
-        uint64_t ord = __atomic_add_fetch(&nthreads, 1, __ATOMIC_RELAXED);
-        rng = gct_sample_seed(cur_seed, ord);
-        countdown = gct_sample_draw(&rng, rate) - (int64_t)n;
-        if (countdown > 0)
-            return;
-    }
-    countdown = gct_sample_draw(&rng, rate);
-    if (in_backend || gctp_is_profiler_thread())
+    uint64_t g;
+    if (!gct_sampler_due(&smp, &tls, n, &g) || in_backend || gctp_is_profiler_thread())
         return;
     in_backend = 1;
-    uint64_t token = cur.sample ? cur.sample(cur.ctx, obj, n, rate, ret) : 0;
+    uint64_t token = cur.sample ? cur.sample(cur.ctx, obj, n, smp.rate, ret) : 0;
     if (token)
         set_add(obj, token, g);
     in_backend = 0;
 }
 
 /* The fast path of every allocation of n bytes, taken before or after
- * allocating: 1 when no sample is due (the countdown has not run out, and
- * it was drawn for the current generation: while not recording it is
- * INT64_MAX).  Takes n off the countdown. */
+ * allocating: 1 when no sample is due (gct_sampler_pass). */
 static inline int pass(size_t n)
 {
-    return __builtin_expect((countdown -= (int64_t)n) > 0, 1) &&
-           __builtin_expect(tgen == __atomic_load_n(&gen, __ATOMIC_RELAXED), 1);
+    return gct_sampler_pass(&smp, &tls, n);
 }
 
 /* After pass(n) said no: obj is the allocation (NULL: it failed, and its
@@ -324,7 +289,7 @@ static inline int pass(size_t n)
 static inline void sample_due(void *obj, size_t n, uintptr_t ret)
 {
     if (!obj) {
-        countdown += (int64_t)n;
+        tls.countdown += (int64_t)n;
         return;
     }
     sample_slow(obj, n, ret);
@@ -346,7 +311,7 @@ static inline void forget(void *obj)
     uint64_t token = set_take(obj, &g);
     if (!token)
         return;
-    if (g != __atomic_load_n(&gen, __ATOMIC_ACQUIRE) || !__atomic_load_n(&enabled, __ATOMIC_ACQUIRE))
+    if (!gct_sampler_current(&smp, g))
         return;
     int saved = in_backend;
     in_backend = 1;
@@ -426,8 +391,7 @@ static inline void *do_realloc(void *old, size_t n, uintptr_t ret)
             set_add(old, token, g);
         return NULL;
     }
-    if (token && g == __atomic_load_n(&gen, __ATOMIC_ACQUIRE) &&
-        __atomic_load_n(&enabled, __ATOMIC_ACQUIRE) && cur.freed) {
+    if (token && gct_sampler_current(&smp, g) && cur.freed) {
         int saved = in_backend;
         in_backend = 1;
         cur.freed(cur.ctx, token);
@@ -445,7 +409,7 @@ static __attribute__((noinline)) void *realloc_slow(void *old, size_t n, uintptr
 EXPORT void *realloc(void *old, size_t n)
 {
     /* not recording and nothing in the set: glibc alone */
-    if (__builtin_expect(!__atomic_load_n(&enabled, __ATOMIC_ACQUIRE) &&
+    if (__builtin_expect(!__atomic_load_n(&smp.enabled, __ATOMIC_ACQUIRE) &&
                          __atomic_load_n(&live, __ATOMIC_RELAXED) == 0, 1))
         return __libc_realloc(old, n);
     return realloc_slow(old, n, (uintptr_t)__builtin_return_address(0));
@@ -522,18 +486,12 @@ EXPORT size_t malloc_usable_size(void *p)
 static int mb_attach(const gct_sink *sink, uint64_t rate, uint64_t seed)
 {
     pthread_mutex_lock(&attach_lock);
-    if (__atomic_load_n(&enabled, __ATOMIC_RELAXED)) {
+    if (__atomic_load_n(&smp.enabled, __ATOMIC_RELAXED)) {
         pthread_mutex_unlock(&attach_lock);
         return EBUSY;
     }
     cur = *sink;
-    cur_rate = rate;
-    cur_seed = seed;
-    /* enabled before the new generation (sample_slow reads them in the
-     * other order): a thread that sees the new gen sees sampling on */
-    if (rate)
-        __atomic_store_n(&enabled, 1, __ATOMIC_SEQ_CST);
-    __atomic_add_fetch(&gen, 1, __ATOMIC_SEQ_CST);
+    gct_sampler_start(&smp, rate, seed);
     pthread_mutex_unlock(&attach_lock);
     return 0;
 }
@@ -541,10 +499,9 @@ static int mb_attach(const gct_sink *sink, uint64_t rate, uint64_t seed)
 static void mb_detach(void)
 {
     pthread_mutex_lock(&attach_lock);
-    __atomic_store_n(&enabled, 0, __ATOMIC_SEQ_CST);
     /* A new generation: entries still in the set are dropped silently when
      * their blocks are freed. */
-    __atomic_add_fetch(&gen, 1, __ATOMIC_RELEASE);
+    gct_sampler_stop(&smp);
     pthread_mutex_unlock(&attach_lock);
 }
 
@@ -632,8 +589,7 @@ static void fork_parent(void)
 
 static void fork_child(void)
 {
-    __atomic_store_n(&enabled, 0, __ATOMIC_RELAXED);
-    gen++;
+    gct_sampler_stop(&smp);
     for (int i = 0; i < NSTRIPE; i++) {
         struct stripe *s = &stripes[i];
         if (s->tab)

@@ -1,20 +1,23 @@
-/* backends/sample.h - the sampling arithmetic shared by the preload
- * library's backends (backends/malloc.c, backends/bdwgc.c), so that both
- * sample with the same semantics as libgc (libgc/profile.c).
+/* backends/sample.h - the sampling shared by the preload library's
+ * backends (backends/malloc.c, backends/bdwgc.c), so that both sample with
+ * the same semantics as libgc (libgc/profile.c).
  *
  * Owns: the per-thread random stream (xorshift64*, seeded with
- * splitmix64(seed + thread ordinal)) and the draw of the next countdown.
+ * splitmix64(seed + thread ordinal)), the draw of the next countdown, and
+ * the sampler (struct gct_sampler, struct gct_sample_tls): the fast-path
+ * test, the slow path's decision, start and stop of a recording.
  * Invariants: rate 0 never samples (the countdown is INT64_MAX), rate 1
  * samples every allocation (countdown 0), any other rate gives countdowns
  * drawn from an exponential distribution with mean `rate` bytes, so that
  * an allocation of n bytes is sampled with probability 1 - exp(-n/rate)
  * and a sample stands for rate bytes (the profiler's weight).
- * Header only: static inline functions, no state of its own.
+ * Header only: static inline functions; the state is each backend's.
  */
 #ifndef GCTUNE_BACKENDS_SAMPLE_H
 #define GCTUNE_BACKENDS_SAMPLE_H
 
 #include <math.h>
+#include <stddef.h>
 #include <stdint.h>
 
 /* Seeds a thread's stream: never 0 (xorshift's fixed point). */
@@ -45,6 +48,84 @@ static inline int64_t gct_sample_draw(uint64_t *rng, uint64_t rate)
     if (d >= 0x1.0p62)
         return INT64_MAX;
     return (int64_t)d;
+}
+
+/* ---- the sampler: a backend's state and each thread's countdown ---- */
+
+/* One per backend (static).  rate and seed are set before `enabled`. */
+struct gct_sampler {
+    int enabled;                 /* atomic: sampling on */
+    uint64_t gen;                /* atomic: recording generation (start/stop count) */
+    uint64_t nthreads;           /* atomic: ordinal for seeding */
+    uint64_t rate, seed;
+};
+
+/* Per thread (initial-exec TLS, one struct: one GOT load finds it). */
+struct gct_sample_tls {
+    int64_t countdown;           /* bytes until the next sample; INT64_MAX while not recording */
+    uint64_t tgen;               /* generation the countdown was drawn for */
+    uint64_t rng;
+};
+
+/* The fast path of an allocation of n bytes: 1 when no sample is due
+ * (the countdown has not run out and was drawn for the current
+ * generation; not recording, it is INT64_MAX).  Takes n off the
+ * countdown. */
+static inline int gct_sampler_pass(struct gct_sampler *s, struct gct_sample_tls *t, size_t n)
+{
+    return __builtin_expect((t->countdown -= (int64_t)n) > 0, 1) &&
+           __builtin_expect(t->tgen == __atomic_load_n(&s->gen, __ATOMIC_RELAXED), 1);
+}
+
+/* After pass said no: 1 when this allocation of n bytes is sampled, with
+ * *gout the generation to tag it with.  Not recording, the countdown
+ * becomes INT64_MAX for this generation; the first allocation of a thread
+ * in a recording seeds its stream and counts against a fresh countdown.
+ * gen is read before `enabled`, and gct_sampler_start sets `enabled`
+ * before it changes gen: a thread that sees the new generation sees
+ * sampling on. */
+static inline int gct_sampler_due(struct gct_sampler *s, struct gct_sample_tls *t, size_t n, uint64_t *gout)
+{
+    uint64_t g = __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE);
+    if (!__atomic_load_n(&s->enabled, __ATOMIC_ACQUIRE)) {
+        t->tgen = g;
+        t->countdown = INT64_MAX;
+        return 0;
+    }
+    if (t->tgen != g) {
+        t->tgen = g;
+        t->rng = gct_sample_seed(s->seed, __atomic_add_fetch(&s->nthreads, 1, __ATOMIC_RELAXED));
+        t->countdown = gct_sample_draw(&t->rng, s->rate) - (int64_t)n;
+        if (t->countdown > 0)
+            return 0;
+    }
+    t->countdown = gct_sample_draw(&t->rng, s->rate);
+    *gout = g;
+    return 1;
+}
+
+/* A recording starts (under the backend's attach lock). */
+static inline void gct_sampler_start(struct gct_sampler *s, uint64_t rate, uint64_t seed)
+{
+    s->rate = rate;
+    s->seed = seed;
+    if (rate)
+        __atomic_store_n(&s->enabled, 1, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&s->gen, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A recording stops (under the attach lock), or, in a fork child, is not
+ * ours: sampled blocks of the old generation are then forgotten silently. */
+static inline void gct_sampler_stop(struct gct_sampler *s)
+{
+    __atomic_store_n(&s->enabled, 0, __ATOMIC_SEQ_CST);
+    __atomic_add_fetch(&s->gen, 1, __ATOMIC_SEQ_CST);
+}
+
+/* 1 while a recording samples and g is its generation. */
+static inline int gct_sampler_current(struct gct_sampler *s, uint64_t g)
+{
+    return g == __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) && __atomic_load_n(&s->enabled, __ATOMIC_ACQUIRE);
 }
 
 #endif
