@@ -29,13 +29,12 @@
  *     other descriptor of the program's (a pipe's reader must not wait for
  *     it), and takes no sample (the malloc backend's fork handler turned
  *     sampling off in it);
- *   - at stop the profiled process waits only until the helper holds every
- *     record (`drained`, set once stop_req is seen and the queue is empty,
- *     or when the helper gives up): the queue's cells are then free to
- *     unmap and nothing is lost; the helper commits, symbolizes what is
- *     left and closes the database after that, on its own (meta
- *     writer_pid names it: gctune's readers wait for it, store_read.c);
- *     `done` is set once it has closed the database;
+ *   - at stop the profiled process waits until `done`: the helper sets it
+ *     (and futex-wakes it) once it has drained the queue and closed the
+ *     database, or given up (failed set), so the database is complete
+ *     when the program exits and the queue's cells are free to unmap; a
+ *     helper left to finish alone (the program killed) is named by meta
+ *     writer_pid, and gctune's readers wait for it (store_read.c);
  *   - the profiled process never waits for a helper that is gone: it
  *     checks for it every 100 ms while waiting, and waits 60 s at most.
  */
@@ -109,7 +108,6 @@ static __attribute__((noreturn)) void helper_main(void)
         gcts_close(gctp.db);
     } else {
         __atomic_store_n(&sh->failed, 1, __ATOMIC_SEQ_CST);
-        gctp_helper_drained();
     }
     __atomic_store_n(&sh->done, 1, __ATOMIC_SEQ_CST);
     futex_wake_all(&sh->done);
@@ -158,20 +156,14 @@ void gctp_helper_idle(int idle_loops)
     syscall(SYS_futex, &gctp.sh->stop_req, FUTEX_WAIT, 0, &ts, NULL, 0);
 }
 
-void gctp_helper_drained(void)
-{
-    __atomic_store_n(&gctp.sh->drained, 1, __ATOMIC_SEQ_CST);
-    futex_wake_all(&gctp.sh->drained);
-}
-
 void gctp_helper_wait(void)
 {
     struct gctp_shared *sh = gctp.sh;
     futex_wake_all(&sh->stop_req);
     int64_t t0 = gctp_mono_ns();
-    while (!__atomic_load_n(&sh->drained, __ATOMIC_SEQ_CST) && !__atomic_load_n(&sh->done, __ATOMIC_SEQ_CST)) {
-        futex_wait_100ms(&sh->drained, 0);
-        if (__atomic_load_n(&sh->drained, __ATOMIC_SEQ_CST))
+    while (!__atomic_load_n(&sh->done, __ATOMIC_SEQ_CST)) {
+        futex_wait_100ms(&sh->done, 0);
+        if (__atomic_load_n(&sh->done, __ATOMIC_SEQ_CST))
             break;
         int pid = __atomic_load_n(&sh->helper_pid, __ATOMIC_ACQUIRE);
         int64_t waited = gctp_mono_ns() - t0;
@@ -181,22 +173,10 @@ void gctp_helper_wait(void)
             return;
         }
         if (waited > WAIT_MAX_NS) {
-            gctp_msg("%s: the recording helper (pid %d) has not taken the last records after 60 s; exiting without it",
+            gctp_msg("%s: the recording helper (pid %d) has not finished the database after 60 s; exiting without it",
                      gctp.path, pid);
             return;
         }
-    }
-}
-
-void gctp_helper_wait_done(void)
-{
-    struct gctp_shared *sh = gctp.sh;
-    int64_t t0 = gctp_mono_ns();
-    while (!__atomic_load_n(&sh->done, __ATOMIC_SEQ_CST)) {
-        futex_wait_100ms(&sh->done, 0);
-        int pid = __atomic_load_n(&sh->helper_pid, __ATOMIC_ACQUIRE);
-        if ((pid > 0 && kill(pid, 0) != 0 && errno == ESRCH) || gctp_mono_ns() - t0 > WAIT_MAX_NS)
-            return;
     }
 }
 

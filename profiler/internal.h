@@ -31,8 +31,7 @@ struct gctp_shared {
     uint64_t frames_pending;     /* set by the writer each loop */
     int failed;                  /* a write failed (or the helper could not start): recording stopped */
     int stop_req;                /* set once no sink call is in flight: the writer drains and exits */
-    int drained;                 /* helper mode: after stop_req, the helper holds every record (futex word) */
-    int done;                    /* helper mode: the helper has closed the database */
+    int done;                    /* helper mode: the helper has closed the database (futex word) */
     int helper_pid;              /* helper mode: set by the helper when it starts */
 };
 
@@ -92,12 +91,8 @@ int gctp_open_db(void);
  * database and runs the writer.  0 or errno. */
 int gctp_helper_spawn(void);
 /* In the profiled process, after sh->stop_req: wakes the helper and waits
- * until it has taken every record out of the queue (or is gone); the
- * helper finishes the database after that, on its own. */
+ * until it has closed the database (or is gone). */
 void gctp_helper_wait(void);
-/* In the profiled process, after gctp_helper_wait: waits until the helper
- * has closed the database (or is gone). */
-void gctp_helper_wait_done(void);
 /* profiler.c, for the preload library's exec wrappers (backends/exec.c):
  * in the recording process, stops the recording and waits until its
  * database is complete and unlocked, so that the image exec'd (which
@@ -107,9 +102,6 @@ void gctp_before_exec(void);
 /* In the helper: sleeps 1 ms << min(idle_loops, 4) (idle_loops: loops
  * in a row that found the queue empty), or until stop_req is set. */
 void gctp_helper_idle(int idle_loops);
-/* In the helper, once stopping with the queue empty: tells the profiled
- * process it may go. */
-void gctp_helper_drained(void);
 /* In the helper: nonzero once the profiled process is gone (or a zombie). */
 int gctp_target_gone(void);
 

@@ -529,10 +529,7 @@ fail:
     return -1;
 }
 
-/* wait_done (helper mode): wait until the helper has closed the database
- * too, not only taken the last records (kept apart for measuring what the
- * wait costs). */
-static void stop_impl(int wait_done)
+static void stop_impl(void)
 {
     pthread_mutex_lock(&life_lock);
     if (!gctp.running) {
@@ -552,8 +549,6 @@ static void stop_impl(int wait_done)
     __atomic_store_n(&gctp.sh->stop_req, 1, __ATOMIC_SEQ_CST);
     if (gctp.helper) {
         gctp_helper_wait();
-        if (wait_done)
-            gctp_helper_wait_done();
     } else {
         pthread_join(gctp.writer, NULL);
         gcts_close(gctp.db);
@@ -567,9 +562,7 @@ static void stop_impl(int wait_done)
 
 void gct_profiler_stop(void)
 {
-    /* The database complete when the program exits: a script may read it
-     * at once (the helper's last commit and close take a few ms). */
-    stop_impl(1);
+    stop_impl();
 }
 
 void gctp_before_exec(void)
@@ -578,7 +571,7 @@ void gctp_before_exec(void)
      * it must leave the recording alone */
     if (!__atomic_load_n(&gctp.running, __ATOMIC_ACQUIRE) || (int)getpid() != gctp.target_pid)
         return;
-    stop_impl(1);
+    stop_impl();
 }
 
 void gct_profiler_get_stats(gct_profiler_stats *out)

@@ -583,8 +583,6 @@ void *gctp_writer_main(void *arg)
             }
         }
     }
-    if (gctp.helper)
-        gctp_helper_drained();
     what = "final commit";
     if (gctp.helper) {
         /* the helper's own CPU (its threads included): the profiled
@@ -605,8 +603,6 @@ void *gctp_writer_main(void *arg)
     return NULL;
 failed:
     fail(what);
-    if (gctp.helper)
-        gctp_helper_drained();
     writer_cleanup();
     discard_until_stopped();
     return NULL;
