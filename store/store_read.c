@@ -163,20 +163,6 @@ static int check_schema(gcts_db *db)
     return query_int(db->db, "SELECT count(*) FROM meta", NULL, &rows);
 }
 
-/* meta's value for key in buf ("" if none), read in its own transaction
- * (so each call sees the latest commit); no error is recorded. */
-static void meta_text(sqlite3 *db, const char *key, char *buf, size_t len)
-{
-    sqlite3_stmt *st = NULL;
-    buf[0] = '\0';
-    if (sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1, &st, NULL) != SQLITE_OK)
-        return;
-    if (sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW &&
-        sqlite3_column_text(st, 0))
-        snprintf(buf, len, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_finalize(st);
-}
-
 int gcts_process_runs(long pid, const char *comm)
 {
     char path[64], buf[512];
@@ -208,18 +194,28 @@ int gcts_process_runs(long pid, const char *comm)
  * clean_exit is not 1, wait for it (10 ms steps, 120 s at most; a note on
  * stderr after 1 s).  A recording whose program still runs is read as it
  * is (a live view). */
+/* meta[key] in buf, "" when absent (no error left behind: a recording
+ * in thread mode has no writer_pid). */
+static void meta_or_empty(gcts_db *db, const char *key, char *buf, size_t len)
+{
+    if (gcts_get_meta(db, key, buf, len) != 0) {
+        buf[0] = '\0';
+        db->err[0] = '\0';
+    }
+}
+
 static void wait_for_helper(gcts_db *db)
 {
     char mode[16], v[32];
-    meta_text(db->db, "profiler_mode", mode, sizeof mode);
+    meta_or_empty(db, "profiler_mode", mode, sizeof mode);
     if (strcmp(mode, "helper") != 0)
         return;
-    meta_text(db->db, "writer_pid", v, sizeof v);
+    meta_or_empty(db, "writer_pid", v, sizeof v);
     long wpid = strtol(v, NULL, 10);
-    meta_text(db->db, "pid", v, sizeof v);
+    meta_or_empty(db, "pid", v, sizeof v);
     long pid = strtol(v, NULL, 10);
     for (int i = 0; i < 12000; i++) {
-        meta_text(db->db, "clean_exit", v, sizeof v);
+        meta_or_empty(db, "clean_exit", v, sizeof v);
         if (strcmp(v, "1") == 0 || !gcts_process_runs(wpid, "gctune-writer") || gcts_process_runs(pid, NULL))
             return;
         if (i == 100)
