@@ -267,14 +267,7 @@ static inline uint64_t set_take(void *obj, uint64_t *gout)
  * started or stopped since it was drawn): gct_sampler_due decides. */
 static __attribute__((noinline)) void sample_slow(void *obj, size_t n, uintptr_t ret)
 {
-    uint64_t g;
-    if (!gct_sampler_due(&smp, &tls, n, &g) || in_backend || gctp_is_profiler_thread())
-        return;
-    in_backend = 1;
-    uint64_t token = cur.sample ? cur.sample(cur.ctx, obj, n, smp.rate, ret) : 0;
-    if (token)
-        set_add(obj, token, g);
-    in_backend = 0;
+    gct_sample_take(&smp, &tls, &in_backend, &cur, obj, n, ret, set_add);
 }
 
 /* The fast path of every allocation of n bytes, taken before or after

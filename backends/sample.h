@@ -19,6 +19,8 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include "gctune/backend.h"
+#include "internal.h"   /* gctp_is_profiler_thread */
 
 /* Seeds a thread's stream: never 0 (xorshift's fixed point). */
 static inline uint64_t gct_sample_seed(uint64_t seed, uint64_t thread_ordinal)
@@ -120,6 +122,25 @@ static inline void gct_sampler_stop(struct gct_sampler *s)
 {
     __atomic_store_n(&s->enabled, 0, __ATOMIC_SEQ_CST);
     __atomic_add_fetch(&s->gen, 1, __ATOMIC_SEQ_CST);
+}
+
+/* A backend's slow path after its fast path said no: when a sample is
+ * due (and this thread is neither inside the backend already, where the
+ * unwinder and the sink allocate, nor one of the profiler's threads), the
+ * sink takes it and keep(obj, token, generation) remembers the block for
+ * its free. */
+static inline void gct_sample_take(struct gct_sampler *s, struct gct_sample_tls *t, int *in_backend,
+                                   const gct_sink *sink, void *obj, size_t n, uintptr_t ret,
+                                   void (*keep)(void *obj, uint64_t token, uint64_t gen))
+{
+    uint64_t g;
+    if (!gct_sampler_due(s, t, n, &g) || *in_backend || gctp_is_profiler_thread())
+        return;
+    *in_backend = 1;
+    uint64_t token = sink->sample ? sink->sample(sink->ctx, obj, n, s->rate, ret) : 0;
+    if (token)
+        keep(obj, token, g);
+    *in_backend = 0;
 }
 
 /* 1 while a recording samples and g is its generation. */
