@@ -67,18 +67,21 @@ static void futex_wait_100ms(int *word, int val)
     syscall(SYS_futex, word, FUTEX_WAIT, val, &ts, NULL, 0);
 }
 
-/* Closes every descriptor from lo up but keep. */
+/* Closes every descriptor from lo up but keep (-1: none). */
 static void close_from(int lo, int keep)
 {
-    int maxfd = (int)sysconf(_SC_OPEN_MAX);
-    if (maxfd <= 0 || maxfd > 65536)
-        maxfd = 65536;
 #ifdef SYS_close_range
     if (keep < lo) {
         if (syscall(SYS_close_range, (unsigned)lo, ~0u, 0) == 0)
             return;
+    } else if ((keep == lo || syscall(SYS_close_range, (unsigned)lo, (unsigned)keep - 1, 0) == 0)
+               && syscall(SYS_close_range, (unsigned)keep + 1, ~0u, 0) == 0) {
+        return;
     }
 #endif
+    int maxfd = (int)sysconf(_SC_OPEN_MAX);
+    if (maxfd <= 0 || maxfd > 65536)
+        maxfd = 65536;
     for (int fd = lo; fd < maxfd; fd++)
         if (fd != keep)
             close(fd);
@@ -98,7 +101,7 @@ static __attribute__((noreturn)) void helper_main(void)
         dup2(nul, 0);
         dup2(nul, 1);
     }
-    close_from(3, -1);
+    close_from(3, gctp.claim_fd);   /* the claim stays with us until the database is closed */
     prctl(PR_SET_NAME, "gctune-writer", 0, 0, 0);
     struct gctp_shared *sh = gctp.sh;
     __atomic_store_n(&sh->helper_pid, (int)getpid(), __ATOMIC_RELEASE);
@@ -109,6 +112,7 @@ static __attribute__((noreturn)) void helper_main(void)
     } else {
         __atomic_store_n(&sh->failed, 1, __ATOMIC_SEQ_CST);
     }
+    gctp_release_claim();   /* before done: an exec'd image may claim the path at once */
     __atomic_store_n(&sh->done, 1, __ATOMIC_SEQ_CST);
     futex_wake_all(&sh->done);
     _exit(0);

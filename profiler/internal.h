@@ -54,6 +54,7 @@ struct gctp_state {
     uint32_t flush_ms, heap_ms, queue_capacity;
     int quiet;
     char path[PATH_MAX];
+    int claim_fd;                /* gcts_claim_path's, held until the database is closed; -1: none */
     gcts_db *db;
     struct gctp_queue q;
     pthread_t writer;
@@ -84,6 +85,11 @@ void *gctp_writer_main(void *arg);
  * writer; 0, or an errno value with one message printed.  In the helper, or on the
  * starting thread in thread mode. */
 int gctp_open_db(void);
+/* Closes this process's copy of the path's claim (gctp.claim_fd, see
+ * gcts_claim_path); the claim ends with the last copy.  Thread mode:
+ * after the database is closed; helper mode: in the program once the
+ * helper is forked, in the helper once the database is closed. */
+void gctp_release_claim(void);
 
 /* helper.c (helper mode) */
 /* In the profiled process: forks the helper (through an intermediate

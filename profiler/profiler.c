@@ -5,8 +5,9 @@
  * (unwind.c), build the record on the stack, put it in the queue — no
  * lock, no allocation, no system call but clock_gettime.  A thread-local
  * flag makes the sink refuse to recurse (an allocation made while
- * capturing is not sampled).  Lifecycle: start refuses a path another live
- * recording writes (gcts_path_recording), then either creates the
+ * capturing is not sampled).  Lifecycle: start claims the path
+ * (gcts_claim_path; a path another live recording holds is refused), then
+ * either creates the
  * database (mode 0600), writes the run's meta rows and starts the writer
  * thread, or, in helper mode (want_helper), forks the helper process that
  * does all of that (helper.c); then it attaches the backend.  Stop
@@ -35,7 +36,7 @@
 /* Where the counters live when no recording runs (and in a fork child):
  * gct_profiler_get_stats keeps answering with the last run's figures. */
 static struct gctp_shared idle_shared;
-struct gctp_state gctp = { .sh = &idle_shared };
+struct gctp_state gctp = { .sh = &idle_shared, .claim_fd = -1 };
 static pthread_mutex_t life_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread int in_sink;
 static __thread uint64_t my_tid;
@@ -368,6 +369,7 @@ static void child_after_fork(void)
     gctp.active = 0;
     gcts_forget_lock(gctp.db);   /* thread mode: our copy of the writer's lock */
     gctp.db = NULL;
+    gctp_release_claim();        /* our copy of the claim (the parent's stays) */
     gctp.q.cells = NULL;
     gctp.sh = &idle_shared;
     pthread_mutex_init(&life_lock, NULL);
@@ -401,6 +403,15 @@ static int want_helper(const gct_backend *b)
     if (e && (e[0] == '0' || e[0] == '1') && !e[1])
         return e[0] == '1';
     return !(b->caps & GCT_CAP_GC_EVENTS);
+}
+
+/* Closes this process's descriptor of the path's claim (the claim ends
+ * with the last copy: the helper's, in helper mode). */
+void gctp_release_claim(void)
+{
+    if (gctp.claim_fd >= 0)
+        close(gctp.claim_fd);
+    gctp.claim_fd = -1;
 }
 
 /* Points sh back at idle_shared, with the counters the recording ended
@@ -439,6 +450,7 @@ int gct_profiler_start(const gct_profiler_config *cfg)
      * new page is in place */
     memset(g, 0, offsetof(struct gctp_state, sh));
     memset((char *)&g->sh + sizeof g->sh, 0, sizeof *g - offsetof(struct gctp_state, sh) - sizeof g->sh);
+    g->claim_fd = -1;
     g->quiet = cfg->quiet;
     g->backend = cfg->backend ? cfg->backend : gct_backend_libgc();
     g->rate = cfg->sample_rate < 0 ? GCT_DEFAULT_SAMPLE_RATE : (uint64_t)cfg->sample_rate;
@@ -457,7 +469,8 @@ int gct_profiler_start(const gct_profiler_config *cfg)
         return -1;
     }
     int err;
-    if (gcts_path_recording(g->path)) {
+    g->claim_fd = gcts_claim_path(g->path);
+    if (g->claim_fd < 0 && errno == EBUSY) {
         /* Another live process records into this path (a program that
          * runs others with the same GCTUNE_PROFILE and no %p): leave its
          * database alone.  Silent when started from the environment, so
@@ -494,6 +507,7 @@ int gct_profiler_start(const gct_profiler_config *cfg)
             gctp_msg("cannot start the recording helper process: %s; running without profiling", strerror(err));
             goto fail;
         }
+        gctp_release_claim();   /* the helper holds it now */
         g->active = 1;
     } else {
         if ((err = gctp_open_db()) != 0)
@@ -522,6 +536,7 @@ int gct_profiler_start(const gct_profiler_config *cfg)
     pthread_mutex_unlock(&life_lock);
     return 0;
 fail:
+    gctp_release_claim();
     gctp_queue_destroy(&g->q);
     drop_shared();
     pthread_mutex_unlock(&life_lock);
@@ -553,6 +568,7 @@ static void stop_impl(void)
         pthread_join(gctp.writer, NULL);
         gcts_close(gctp.db);
         gctp.db = NULL;
+        gctp_release_claim();
     }
     gctp_queue_destroy(&gctp.q);
     drop_shared();

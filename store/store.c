@@ -1,4 +1,5 @@
-/* store/store.c - the writer half of store.h: gcts_create and the inserts
+/* store/store.c - the writer half of store.h: the path's claim
+ * (gcts_claim_path), gcts_create and the inserts
  * (schema in store/schema.sql, embedded at build time as schema_sql.h).
  *
  * Invariants:
@@ -16,14 +17,23 @@
  *     two's-complement int64_t (user-space addresses are below 2^63);
  *   - stacks.frames is each ip in decimal, single spaces, leaf
  *     first, no leading or trailing space ("" for depth 0).
+ *   - gcts_claim_path's claim is an abstract socket bound to a name made
+ *     of the directory's identity and the file's name: bind() is the one
+ *     atomic test-and-set, and the kernel ends the claim with its last
+ *     descriptor, whatever ends the process.
  * Nothing here starts or ends a transaction except gcts_begin/gcts_commit
  * (and gcts_create, around the schema).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "store_priv.h"
@@ -209,19 +219,73 @@ static int open_rw(gcts_db *db, const char *name)
     return 0;
 }
 
-/* The database is built under a temporary name beside path
- * ("<path>.tmp-<pid>", rollback journal) and renamed to path once it holds
- * the whole schema in WAL mode: a process killed at any moment leaves at
- * path either nothing or a complete, empty run database (at worst a stale
- * temporary file beside it), never an empty or half-made file. */
-int gcts_path_recording(const char *path)
+/* The abstract socket address naming path's claim: "\0gctune-rec/" and
+ * the directory's device and inode, then the file's name, or a 64-bit
+ * FNV-1a hash of it where the name would not fit.  0, or -1 with errno
+ * (the directory cannot be stat'ed). */
+static int claim_address(const char *path, struct sockaddr_un *sa, socklen_t *len)
 {
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    const char *slash = strrchr(path, '/');
+    const char *base = slash ? slash + 1 : path;
+    char dir[PATH_MAX];
+    if (!slash) {
+        strcpy(dir, ".");
+    } else {
+        size_t n = slash == path ? 1 : (size_t)(slash - path);
+        if (n >= sizeof dir) {
+            errno = ENAMETOOLONG;
+            return -1;
+        }
+        memcpy(dir, path, n);
+        dir[n] = 0;
+    }
+    struct stat st;
+    if (*base == 0 || stat(dir, &st) != 0) {
+        if (*base == 0)
+            errno = EISDIR;
+        return -1;
+    }
+    memset(sa, 0, sizeof *sa);
+    sa->sun_family = AF_UNIX;
+    char *name = sa->sun_path + 1;   /* sun_path[0] = 0: abstract */
+    size_t room = sizeof sa->sun_path - 1;
+    int n = snprintf(name, room, "gctune-rec/%jx/%jx/%s", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino, base);
+    if (n < 0 || (size_t)n >= room) {
+        uint64_t h = 1469598103934665603ULL;
+        for (const unsigned char *c = (const unsigned char *)base; *c; c++)
+            h = (h ^ *c) * 1099511628211ULL;
+        n = snprintf(name, room, "gctune-rec/%jx/%jx/#%016" PRIx64, (uintmax_t)st.st_dev,
+                     (uintmax_t)st.st_ino, h);
+    }
+    *len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + 1 + (size_t)n);
+    return 0;
+}
+
+int gcts_claim_path(const char *path)
+{
+    struct sockaddr_un sa;
+    socklen_t len;
+    if (!path || claim_address(path, &sa, &len) != 0)
+        return -1;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
-        return 0;
-    int busy = flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK;
-    close(fd);   /* drops the shared lock, if taken */
-    return busy;
+        return -1;
+    if (bind(fd, (struct sockaddr *)&sa, len) != 0) {
+        int e = errno;
+        close(fd);
+        errno = e == EADDRINUSE ? EBUSY : e;
+        return -1;
+    }
+    if (fd < 3) {
+        /* a process without its standard descriptors: keep 0-2 free
+         * for whoever reopens them (the profiler's helper does) */
+        int hi = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+        int e = errno;
+        close(fd);
+        errno = e;
+        return hi;
+    }
+    return fd;
 }
 
 void gcts_forget_lock(gcts_db *db)
@@ -232,6 +296,11 @@ void gcts_forget_lock(gcts_db *db)
     }
 }
 
+/* The database is built under a temporary name beside path
+ * ("<path>.tmp-<pid>", rollback journal) and renamed to path once it holds
+ * the whole schema in WAL mode: a process killed at any moment leaves at
+ * path either nothing or a complete, empty run database (at worst a stale
+ * temporary file beside it), never an empty or half-made file. */
 gcts_db *gcts_create(const char *path, char *err, size_t errlen)
 {
     if (!path || !*path) {

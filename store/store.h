@@ -89,14 +89,26 @@ void gcts_gc_cycle_init(gcts_gc_cycle *c);
 void gcts_heap_point_init(gcts_heap_point *p);
 
 /* ---- writer ---- */
-/* The database made by gcts_create holds flock(LOCK_EX) on its file until
- * gcts_close: another recording aimed at the same path can tell that it
- * is in use (gcts_path_recording) instead of replacing it under the
- * writer, whose closing would then remove the newcomer's -wal. */
+/* One recording per path.  A recorder first claims the path
+ * (gcts_claim_path), before anything of its database exists, and keeps
+ * the claim until gcts_close has returned: a second recording aimed at
+ * the same path, started at any moment of the first one's life, gets
+ * EBUSY and leaves the first one's database alone (had it replaced the
+ * file under the writer, the writer's close would remove the newcomer's
+ * -wal).  The database made by gcts_create also holds flock(LOCK_EX) on
+ * its file until gcts_close (a second guard, for recorders that cannot
+ * see each other's claims: other network namespaces). */
 gcts_db *gcts_create(const char *path, char *err, size_t errlen);
-/* 1 if path is a database some live gcts_create'd connection (of any
- * process) still writes, else 0. */
-int gcts_path_recording(const char *path);
+/* Claims path for one recording: a descriptor (close-on-exec) that holds
+ * the claim while it, or a fork's copy of it, is open; -1 with errno
+ * EBUSY if a live process holds a claim on the same file (same directory,
+ * by device and inode, and same name), or another errno if no claim
+ * could be made (the directory is missing, no socket: the caller may go
+ * on with gcts_create's lock only).  The claim is an abstract Unix
+ * socket named after the file: the kernel drops it when its last
+ * descriptor is closed, a killed process included, and it never leaves a
+ * file behind. */
+int gcts_claim_path(const char *path);
 /* 1 while process pid exists and is not a zombie and, if comm is not
  * NULL, is named comm (/proc/PID/stat); else 0. */
 int gcts_process_runs(long pid, const char *comm);

@@ -6,8 +6,10 @@
 #   make -j2
 #   make -j2 check
 #
-# Prints the cmocka output of the unit tests (tests/unit/*.log), every log of
-# a failing test in full, and ends with automake's test summary.  Exits
+# Prints every log of a failing test in full (first, right after make's
+# output, so that a truncated CI excerpt still shows why), then the cmocka
+# output of the unit tests (tests/unit/*.log), and ends with automake's test
+# summary.  Exits
 # nonzero if the build or any test fails.  Arguments go to ./configure.
 # GCTUNE_JOBS overrides the -j2.
 
@@ -28,16 +30,6 @@ status=0
 make -j"${GCTUNE_JOBS:-2}" check 2>&1 | tee "$out" || status=$?
 
 shopt -s nullglob globstar
-unit_logs=(tests/unit/*.log)
-if [ ${#unit_logs[@]} -gt 0 ]; then
-    echo
-    echo "==> cmocka output (tests/unit/*.log)"
-    for log in "${unit_logs[@]}"; do
-        echo "---- $log"
-        cat "$log"
-    done
-fi
-
 failed=()
 for trs in tests/**/*.trs; do
     if grep -Eq '^:test-result: (FAIL|XPASS|ERROR)' "$trs"; then
@@ -48,6 +40,16 @@ if [ ${#failed[@]} -gt 0 ]; then
     echo
     echo "==> logs of failing tests"
     for log in "${failed[@]}"; do
+        echo "---- $log"
+        cat "$log"
+    done
+fi
+
+unit_logs=(tests/unit/*.log)
+if [ ${#unit_logs[@]} -gt 0 ]; then
+    echo
+    echo "==> cmocka output (tests/unit/*.log)"
+    for log in "${unit_logs[@]}"; do
         echo "---- $log"
         cat "$log"
     done

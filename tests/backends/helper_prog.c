@@ -10,6 +10,10 @@
  *                      and prints "child done") while allocating at
  *                      site_parent: the child must not touch the parent's
  *                      recording
+ *   early              as spawn, but forks at once, before its helper
+ *                      can have created the database: the child, whose
+ *                      recording would start first, must still not
+ *                      record (the parent claimed the path first)
  *   kill               allocates at site_killed, then SIGKILLs itself
  *   sigint             ignores SIGINT, sends it to its process group (so
  *                      to the helper too), allocates, exits 0
@@ -87,8 +91,9 @@ int main(int argc, char **argv)
         return 2;
     } else if (strcmp(mode, "after") == 0) {
         site_after();
-    } else if (strcmp(mode, "spawn") == 0) {
-        site_parent();
+    } else if (strcmp(mode, "spawn") == 0 || strcmp(mode, "early") == 0) {
+        if (mode[0] == 's')
+            site_parent();
         fflush(stdout);
         pid_t pid = fork();
         if (pid == 0) {
@@ -113,7 +118,7 @@ int main(int argc, char **argv)
         usleep(100000);
         site_sigint();
     } else {
-        fprintf(stderr, "usage: helper_prog threads|dlopen LIB|exec|spawn|kill|sigint\n");
+        fprintf(stderr, "usage: helper_prog threads|dlopen LIB|exec|spawn|early|kill|sigint\n");
         return 2;
     }
     printf("done\n");

@@ -14,7 +14,12 @@
 #      samples written before the kill, frames named), and gctune analyze
 #      reads it;
 #   6. SIGINT to the process group (a Ctrl-C the program ignores) does not
-#      end the helper: clean_exit 1.
+#      end the helper: clean_exit 1;
+#   7. as 4, but the child is started at once, before the parent's helper
+#      can have created the database (the path is claimed before that),
+#      10 times: a child that won this race used to record into the path
+#      and remove or take over the parent's database (2 runs in 10 of a
+#      bash script that starts a command first).
 set -u
 : "${top_builddir:?}"
 command -v sqlite3 >/dev/null 2>&1 || { echo "SKIP: sqlite3 command not found (Debian package sqlite3)"; exit 77; }
@@ -111,4 +116,19 @@ out=$(setsid bash -c 'LD_PRELOAD="$1" GCTUNE_PROFILE="$2" GCTUNE_SAMPLE_RATE=1 "
 [ "$(meta clean_exit)" = 1 ] || fail "sigint: clean_exit $(meta clean_exit) (the helper died of SIGINT?)"
 [ "$(stack_count site_sigint)" -ge 2400 ] || fail "sigint: $(stack_count site_sigint) samples, want >= 2400"
 echo "ok 6 - SIGINT to the process group does not end the helper"
+
+# 7. a child started before the parent's database exists
+db=$tmp/early.sqlite
+for i in 1 2 3 4 5 6 7 8 9 10; do
+    out=$(rec "$prog" early 2>"$tmp/err") || fail "early $i: exit $?"
+    [ "$out" = "child done
+done" ] || fail "early $i: output $out"
+    [ -s "$tmp/err" ] && fail "early $i: stderr: $(cat "$tmp/err")"
+    [ "$(meta clean_exit)" = 1 ] || fail "early $i: clean_exit $(meta clean_exit)"
+    [ "$(q "PRAGMA integrity_check")" = ok ] || fail "early $i: integrity_check"
+    n=$(stack_count site_parent)
+    [ "$n" -ge 2100 ] || fail "early $i: $n parent samples, want >= 2100"
+    [ "$(stack_count site_child)" -eq 0 ] || fail "early $i: the child recorded into the parent's database"
+done
+echo "ok 7 - a child started before the parent's database exists leaves it alone (10 runs)"
 echo "PASS"

@@ -6,7 +6,10 @@
  * huge and garbage input never writes past max; gcts_open_read's error
  * messages, one per kind of bad file; rows committed before a SIGKILL
  * survive it and rows of the open transaction do not; indexes are built on
- * a writable file and skipped on a read-only one.
+ * a writable file and skipped on a read-only one; a path's claim
+ * (gcts_claim_path) is held by one descriptor at a time, whatever the
+ * spelling of the path, lives on in a fork's copy, and ends with the last
+ * copy or a SIGKILL.
  *
  * Every file lives in one mkdtemp directory, removed by the group teardown.
  * Read-only and unreadable files need a user the permission bits apply
@@ -571,6 +574,92 @@ static void test_sigkill_keeps_committed_rows(void **state)
 }
 
 /* ------------------------------------------------------------------ */
+/* The path's claim                                                     */
+
+static int claim_busy(const char *path)
+{
+    int fd = gcts_claim_path(path);
+    if (fd >= 0) {
+        close(fd);
+        return 0;
+    }
+    return errno == EBUSY ? 1 : -errno;
+}
+
+static void test_claim_path(void **state)
+{
+    (void)state;
+    char same[600], other[600], longname[600], longname2[600];
+    const char *path = in_dir("claim.db");
+    snprintf(same, sizeof same, "%s/./claim.db", dir);
+    snprintf(other, sizeof other, "%s/claim2.db", dir);
+    /* no file is needed, and none is made */
+    assert_false(file_exists(path));
+    int fd = gcts_claim_path(path);
+    assert_true(fd >= 3);
+    assert_false(file_exists(path));
+    assert_int_equal(fcntl(fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+    assert_int_equal(claim_busy(path), 1);
+    assert_int_equal(claim_busy(same), 1);     /* another spelling */
+    assert_int_equal(claim_busy(other), 0);    /* another file */
+
+    /* a fork's copy holds it after ours is closed; its exit ends it */
+    int go[2];
+    assert_int_equal(pipe(go), 0);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        char c;
+        close(go[1]);
+        _exit(read(go[0], &c, 1) == 1 ? 0 : 1);
+    }
+    close(go[0]);
+    close(fd);
+    assert_int_equal(claim_busy(path), 1);
+    assert_int_equal(write(go[1], "x", 1), 1);
+    close(go[1]);
+    int st = 0;
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_int_equal(claim_busy(path), 0);
+
+    /* SIGKILL ends it too */
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (gcts_claim_path(path) < 0)
+            _exit(1);
+        raise(SIGSTOP);
+        _exit(0);
+    }
+    assert_int_equal(waitpid(pid, &st, WUNTRACED), pid);
+    assert_true(WIFSTOPPED(st));
+    assert_int_equal(claim_busy(path), 1);
+    kill(pid, SIGKILL);
+    assert_int_equal(waitpid(pid, &st, 0), pid);
+    assert_int_equal(claim_busy(path), 0);
+
+    /* names too long for the socket address are hashed: still one per file */
+    char as[201];
+    memset(as, 'a', 200);
+    as[200] = 0;
+    snprintf(longname, sizeof longname, "%s/%sc", dir, as);
+    snprintf(longname2, sizeof longname2, "%s/%sb", dir, as);
+    fd = gcts_claim_path(longname);
+    assert_true(fd >= 0);
+    assert_int_equal(claim_busy(longname), 1);
+    assert_int_equal(claim_busy(longname2), 0);   /* differs in the last byte only */
+    close(fd);
+
+    /* errors */
+    assert_int_equal(gcts_claim_path(in_dir("no/such/dir.db")), -1);
+    assert_int_equal(errno, ENOENT);
+    char slash[600];
+    snprintf(slash, sizeof slash, "%s/", dir);
+    assert_int_equal(gcts_claim_path(slash), -1);
+    assert_int_equal(errno, EISDIR);
+}
+
+/* ------------------------------------------------------------------ */
 /* Frames parsing                                                       */
 
 static void test_parse_frames_basic(void **state)
@@ -927,6 +1016,7 @@ int main(void)
         cmocka_unit_test(test_create_errors),
         cmocka_unit_test(test_create_replaces_old_db_and_stale_wal),
         cmocka_unit_test(test_sigkill_keeps_committed_rows),
+        cmocka_unit_test(test_claim_path),
         cmocka_unit_test(test_parse_frames_basic),
         cmocka_unit_test(test_parse_frames_garbage),
         cmocka_unit_test(test_parse_frames_million_chars),
