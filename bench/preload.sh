@@ -118,15 +118,20 @@ argv_of() { echo "${wargs[$1]}"; }
 modes=(plain idle rate0 recording)
 [ $do_ht = 1 ] && modes+=(heaptrack)
 
-# timed OUT_PREFIX CMD... : appends "wall cpu" (seconds) to OUT_PREFIX.t
+# timed OUT_PREFIX CMD... : appends "wall cpu main" (seconds) to
+# OUT_PREFIX.t; main is the program's own timing of its work (its
+# "wall=" or "seconds=" figure: from main's start to its report, so
+# without the library's start-up, the helper's fork, the exit wait and
+# the process's exit)
 timed() {
-    local out=$1 st
+    local out=$1 st main
     shift
     TIMEFORMAT='%R %U %S'
-    { time "$@" >/dev/null 2>>"$tmp/stderr"; } 2>"$tmp/time"
+    { time "$@" >"$tmp/out" 2>>"$tmp/stderr"; } 2>"$tmp/time"
     st=$?
     [ $st = 0 ] || echo "run failed (exit $st): $*" >&2
-    awk '{ printf "%s %.3f\n", $1, $2 + $3 }' "$tmp/time" >>"$out.t"
+    main=$(sed -n 's/.* \(wall\|seconds\)=\([0-9.]*\).*/\2/p' "$tmp/out" | tail -n 1)
+    awk -v main="${main:-0}" '{ printf "%s %.3f %s\n", $1, $2 + $3, main }' "$tmp/time" >>"$out.t"
 }
 
 # add_helper_cpu OUT_PREFIX DB : in helper mode the writer is a helper
@@ -137,7 +142,7 @@ add_helper_cpu() {
     local ns
     ns=$(sqlite3 "$2" "SELECT value FROM meta WHERE key = 'writer_cpu_ns'" 2>/dev/null)
     [ -n "$ns" ] || return 0
-    awk -v ns="$ns" 'NR > 1 { print prev } { prev = $0 } END { split(prev, f, " "); printf "%s %.3f\n", f[1], f[2] + ns / 1e9 }' \
+    awk -v ns="$ns" 'NR > 1 { print prev } { prev = $0 } END { split(prev, f, " "); printf "%s %.3f %s\n", f[1], f[2] + ns / 1e9, f[3] }' \
         "$1.t" >"$1.t.new" && mv "$1.t.new" "$1.t"
 }
 
@@ -181,12 +186,14 @@ for ((r = 0; r < reps; r++)); do
     done
 done
 
-printf '%-24s %-10s %9s %7s %9s %9s %7s %9s  %s\n' workload mode wall_s ratio overhead cpu_s ratio overhead note
+echo "   main: the program's own timing of its work (without start-up, the helper's fork, the exit wait, exit)"
+printf '%-24s %-10s %9s %7s %9s %9s %7s %9s %8s %9s  %s\n' workload mode wall_s ratio overhead cpu_s ratio overhead main_s overhead note
 for w in 2 0 1 3; do
-    declare -A W=() C=()
+    declare -A W=() C=() M=()
     for m in "${modes[@]}"; do
         W[$m]=$(awk '{ print $1 }' "$tmp/$w-$m.t" | median)
         C[$m]=$(awk '{ print $2 }' "$tmp/$w-$m.t" | median)
+        M[$m]=$(awk '{ print $3 }' "$tmp/$w-$m.t" | median)
     done
     for m in "${modes[@]}"; do
         note=
@@ -194,9 +201,11 @@ for w in 2 0 1 3; do
             note=$(awk '{ n[NR] = $1; be = $2 } END { s = ""; for (i = 1; i <= NR; i++) s = s (i > 1 ? "," : "") n[i];
                           print "samples/run " s " (backend " be ")" }' "$tmp/$w-samples")
         fi
-        awk -v w="${workloads[w]}" -v m="$m" -v pw="${W[plain]}" -v pc="${C[plain]}" -v mw="${W[$m]}" -v mc="${C[$m]}" -v note="$note" \
-            'BEGIN { printf "%-24s %-10s %9.3f %7.3f %+8.1f%% %9.3f %7.3f %+8.1f%%  %s\n",
-                     (m == "plain" ? w : ""), m, mw, mw / pw, 100 * (mw / pw - 1), mc, mc / pc, 100 * (mc / pc - 1), note }'
+        awk -v w="${workloads[w]}" -v m="$m" -v pw="${W[plain]}" -v pc="${C[plain]}" -v mw="${W[$m]}" -v mc="${C[$m]}" \
+            -v pm="${M[plain]}" -v mm="${M[$m]}" -v note="$note" \
+            'BEGIN { printf "%-24s %-10s %9.3f %7.3f %+8.1f%% %9.3f %7.3f %+8.1f%% %8.3f %s  %s\n",
+                     (m == "plain" ? w : ""), m, mw, mw / pw, 100 * (mw / pw - 1), mc, mc / pc, 100 * (mc / pc - 1),
+                     mm, (pm > 0 ? sprintf("%+8.1f%%", 100 * (mm / pm - 1)) : "        -"), note }'
     done
     if [ $w = 2 ]; then
         fixw=$(awk -v a="${W[recording]}" -v b="${W[plain]}" 'BEGIN { print a - b }')
