@@ -36,24 +36,20 @@ for trs in tests/**/*.trs; do
         failed+=("${trs%.trs}.log")
     fi
 done
-if [ ${#failed[@]} -gt 0 ]; then
+# print_logs TITLE LOG... : the logs in full under a heading (none: nothing)
+print_logs() {
+    local title=$1 log
+    shift
+    [ $# -gt 0 ] || return 0
     echo
-    echo "==> logs of failing tests"
-    for log in "${failed[@]}"; do
+    echo "==> $title"
+    for log in "$@"; do
         echo "---- $log"
         cat "$log"
     done
-fi
-
-unit_logs=(tests/unit/*.log)
-if [ ${#unit_logs[@]} -gt 0 ]; then
-    echo
-    echo "==> cmocka output (tests/unit/*.log)"
-    for log in "${unit_logs[@]}"; do
-        echo "---- $log"
-        cat "$log"
-    done
-fi
+}
+print_logs "logs of failing tests" "${failed[@]}"
+print_logs "cmocka output (tests/unit/*.log)" tests/unit/*.log
 
 echo
 if grep -q 'Testsuite summary' "$out"; then
