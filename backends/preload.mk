@@ -53,7 +53,7 @@ EXTRA_DIST += tests/backends/helper_lib.c
 PRELOAD_SHELL_TESTS = tests/backends/test_preload.sh tests/backends/test_preload_real.sh \
 	tests/backends/test_helper.sh
 TESTS += $(PRELOAD_SHELL_TESTS)
-EXTRA_DIST += $(PRELOAD_SHELL_TESTS)
+EXTRA_DIST += $(PRELOAD_SHELL_TESTS) tests/backends/preload_env.sh
 
 # The bdwgc backend end to end (tests/backends/test_bdwgc.sh skips without
 # the program, i.e. when configure did not find bdw-gc).

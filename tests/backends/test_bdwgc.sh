@@ -10,16 +10,10 @@
 # GOMEMLIMIT as a soft limit (the divisor tightens, collections forced);
 # --tuner adaptive records tuner events.  Skipped without the sqlite3
 # command or without Boehm GC (bdwgc_prog not built).
-set -u
-: "${top_builddir:?}"
-[ -z "${GCTUNE_SANITIZERS:-}" ] || { echo "SKIP: an ASan build (--enable-sanitizers) cannot be LD_PRELOADed"; exit 77; }
-command -v sqlite3 >/dev/null 2>&1 || { echo "SKIP: sqlite3 command not found (Debian package sqlite3)"; exit 77; }
-prog="$top_builddir/tests/backends/bdwgc_prog"
+prog="${top_builddir:?}/tests/backends/bdwgc_prog"
 [ -x "$prog" ] || { echo "SKIP: Boehm GC not found by configure (Debian package libgc-dev)"; exit 77; }
+. "${top_srcdir:?}/tests/backends/preload_env.sh" bdwgc
 GCTUNE="$top_builddir/gctune"
-tmp=$(mktemp -d /tmp/gctune-bdwgc-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
 q() { sqlite3 "$db" "$1"; }
 
 # 0. the reference: the program on its own

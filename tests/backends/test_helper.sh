@@ -20,18 +20,11 @@
 #      10 times: a child that won this race used to record into the path
 #      and remove or take over the parent's database (2 runs in 10 of a
 #      bash script that starts a command first).
-set -u
-: "${top_builddir:?}"
-command -v sqlite3 >/dev/null 2>&1 || { echo "SKIP: sqlite3 command not found (Debian package sqlite3)"; exit 77; }
-[ -z "${GCTUNE_SANITIZERS:-}" ] || { echo "SKIP: an ASan build (--enable-sanitizers) cannot be LD_PRELOADed"; exit 77; }
-lib="$top_builddir/.libs/libgctune-preload.so"
+. "${top_srcdir:?}/tests/backends/preload_env.sh" helper
 prog="$top_builddir/tests/backends/helper_prog"
 dl="$top_builddir/tests/backends/libhelpertest.so"
 gctune="$top_builddir/gctune"
-for f in "$lib" "$prog" "$dl" "$gctune"; do [ -e "$f" ] || { echo "FAIL: $f not built"; exit 1; }; done
-tmp=$(mktemp -d /tmp/gctune-helper-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+for f in "$prog" "$dl" "$gctune"; do [ -e "$f" ] || { echo "FAIL: $f not built"; exit 1; }; done
 # .timeout: after a SIGKILL the helper may still be closing the database
 q() { sqlite3 -cmd ".timeout 10000" "$db" "$1"; }
 meta() { q "SELECT value FROM meta WHERE key = '$1'"; }

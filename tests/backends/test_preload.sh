@@ -6,18 +6,8 @@
 # named by their sites with estimates within 10% of the known bytes, frees
 # recorded, nothing from the fork child, and rate 0 / no GCTUNE_PROFILE.
 # Needs the sqlite3 command: skipped without it.
-set -u
-: "${top_builddir:?}"
-command -v sqlite3 >/dev/null 2>&1 || { echo "SKIP: sqlite3 command not found (Debian package sqlite3)"; exit 77; }
-# --enable-sanitizers: the interposer carries ASan, which cannot be preloaded.
-[ -z "${GCTUNE_SANITIZERS:-}" ] || { echo "SKIP: an ASan build (--enable-sanitizers) cannot be LD_PRELOADed"; exit 77; }
-
-lib="$top_builddir/.libs/libgctune-preload.so"
+. "${top_srcdir:?}/tests/backends/preload_env.sh" preload
 prog="$top_builddir/tests/backends/malloc_prog"
-[ -f "$lib" ] || { echo "FAIL: $lib not built"; exit 1; }
-tmp=$(mktemp -d /tmp/gctune-preload-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
 q() { sqlite3 "$db" "$1"; }
 
 expected="site_small 80000000

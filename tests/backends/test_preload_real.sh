@@ -6,16 +6,7 @@
 # and output, a sound database with samples (backend malloc, clean exit),
 # and the top stacks (by estimated bytes) have a named frame.  A program
 # that is not installed is skipped; all missing (or no sqlite3) = SKIP.
-set -u
-: "${top_builddir:?}"
-command -v sqlite3 >/dev/null 2>&1 || { echo "SKIP: sqlite3 command not found (Debian package sqlite3)"; exit 77; }
-# --enable-sanitizers: the interposer carries ASan, which cannot be preloaded.
-[ -z "${GCTUNE_SANITIZERS:-}" ] || { echo "SKIP: an ASan build (--enable-sanitizers) cannot be LD_PRELOADed"; exit 77; }
-lib="$top_builddir/.libs/libgctune-preload.so"
-[ -f "$lib" ] || { echo "FAIL: $lib not built"; exit 1; }
-tmp=$(mktemp -d /tmp/gctune-real-XXXXXX)
-trap 'rm -rf "$tmp"' EXIT
-fail() { echo "FAIL: $*"; exit 1; }
+. "${top_srcdir:?}/tests/backends/preload_env.sh" real
 ran=0
 
 # run NAME RATE PROGRAM ARGS...
