@@ -101,7 +101,7 @@ static __attribute__((noreturn)) void helper_main(void)
         dup2(nul, 0);
         dup2(nul, 1);
     }
-    close_from(3, gctp.claim_fd);   /* the claim stays with us until the database is closed */
+    close_from(3, gctp.claim_fd);   /* the claim: the database takes it over, and gcts_close ends it */
     prctl(PR_SET_NAME, "gctune-writer", 0, 0, 0);
     struct gctp_shared *sh = gctp.sh;
     __atomic_store_n(&sh->helper_pid, (int)getpid(), __ATOMIC_RELEASE);
@@ -112,7 +112,9 @@ static __attribute__((noreturn)) void helper_main(void)
     } else {
         __atomic_store_n(&sh->failed, 1, __ATOMIC_SEQ_CST);
     }
-    gctp_release_claim();   /* before done: an exec'd image may claim the path at once */
+    /* the claim ended with the database (gcts_close, or the failed
+     * gcts_create_claimed) before done: an exec'd image may claim the
+     * path at once */
     __atomic_store_n(&sh->done, 1, __ATOMIC_SEQ_CST);
     futex_wake_all(&sh->done);
     _exit(0);

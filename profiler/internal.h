@@ -54,7 +54,7 @@ struct gctp_state {
     uint32_t flush_ms, heap_ms, queue_capacity;
     int quiet;
     char path[PATH_MAX];
-    int claim_fd;                /* gcts_claim_path's, held until the database is closed; -1: none */
+    int claim_fd;                /* gcts_claim_path's until gctp_open_db hands it to db; -1: none */
     gcts_db *db;
     struct gctp_queue q;
     pthread_t writer;
@@ -86,9 +86,9 @@ void *gctp_writer_main(void *arg);
  * starting thread in thread mode. */
 int gctp_open_db(void);
 /* Closes this process's copy of the path's claim (gctp.claim_fd, see
- * gcts_claim_path); the claim ends with the last copy.  Thread mode:
- * after the database is closed; helper mode: in the program once the
- * helper is forked, in the helper once the database is closed. */
+ * gcts_claim_path) while no database owns it yet: on a failed start, in
+ * the program once the helper is forked, in a fork child.  gctp_open_db
+ * hands it to the database (gcts_create_claimed), whose close ends it. */
 void gctp_release_claim(void);
 
 /* helper.c (helper mode) */

@@ -367,7 +367,7 @@ static void child_after_fork(void)
     /* The parent's connection and writer are not ours: forget them. */
     gctp.running = 0;
     gctp.active = 0;
-    gcts_forget_lock(gctp.db);   /* thread mode: our copy of the writer's lock */
+    gcts_forget_claim(gctp.db);  /* thread mode: our copy of the database's claim */
     gctp.db = NULL;
     gctp_release_claim();        /* our copy of the claim (the parent's stays) */
     gctp.q.cells = NULL;
@@ -378,7 +378,9 @@ static void child_after_fork(void)
 int gctp_open_db(void)
 {
     char msg[PATH_MAX + 256];
-    gctp.db = gcts_create(gctp.path, msg, sizeof msg);
+    /* the database takes the claim over (and drops it if it fails) */
+    gctp.db = gcts_create_claimed(gctp.path, gctp.claim_fd, msg, sizeof msg);
+    gctp.claim_fd = -1;
     if (!gctp.db) {
         int err = errno ? errno : EIO;
         gctp_msg("%s; running without profiling", msg);
@@ -405,8 +407,9 @@ static int want_helper(const gct_backend *b)
     return !(b->caps & GCT_CAP_GC_EVENTS);
 }
 
-/* Closes this process's descriptor of the path's claim (the claim ends
- * with the last copy: the helper's, in helper mode). */
+/* Closes this process's descriptor of the path's claim while no database
+ * owns it yet (the claim ends with the last copy: the helper's, in helper
+ * mode). */
 void gctp_release_claim(void)
 {
     if (gctp.claim_fd >= 0)
@@ -566,9 +569,8 @@ static void stop_impl(void)
         gctp_helper_wait();
     } else {
         pthread_join(gctp.writer, NULL);
-        gcts_close(gctp.db);
+        gcts_close(gctp.db);   /* and its claim */
         gctp.db = NULL;
-        gctp_release_claim();
     }
     gctp_queue_destroy(&gctp.q);
     drop_shared();

@@ -31,7 +31,6 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/stat.h>
@@ -288,11 +287,11 @@ int gcts_claim_path(const char *path)
     return fd;
 }
 
-void gcts_forget_lock(gcts_db *db)
+void gcts_forget_claim(gcts_db *db)
 {
-    if (db && db->lock_fd >= 0) {
-        close(db->lock_fd);
-        db->lock_fd = -1;
+    if (db && db->claim_fd >= 0) {
+        close(db->claim_fd);
+        db->claim_fd = -1;
     }
 }
 
@@ -300,19 +299,46 @@ void gcts_forget_lock(gcts_db *db)
  * ("<path>.tmp-<pid>", rollback journal) and renamed to path once it holds
  * the whole schema in WAL mode: a process killed at any moment leaves at
  * path either nothing or a complete, empty run database (at worst a stale
- * temporary file beside it), never an empty or half-made file. */
+ * temporary file beside it), never an empty or half-made file.  The
+ * path is claimed before anything of an old file is touched. */
 gcts_db *gcts_create(const char *path, char *err, size_t errlen)
 {
+    return gcts_create_claimed(path, -1, err, errlen);
+}
+
+/* Closes claim_fd (if >= 0), keeping errno. */
+static void drop_claim(int claim_fd)
+{
+    int e = errno;
+    if (claim_fd >= 0)
+        close(claim_fd);
+    errno = e;
+}
+
+gcts_db *gcts_create_claimed(const char *path, int claim_fd, char *err, size_t errlen)
+{
     if (!path || !*path) {
+        drop_claim(claim_fd);
         gcts_i_put_err(err, errlen, "gcts_create: no path");
         return NULL;
     }
+    if (claim_fd < 0) {
+        claim_fd = gcts_claim_path(path);
+        if (claim_fd < 0 && errno == EBUSY) {
+            gcts_i_put_err(err, errlen, "%s: another recording is writing this database", path);
+            return NULL;
+        }
+        /* no claim could be made (no socket here): go on without one;
+         * a missing directory fails below, with its own message */
+    }
     if (remove_file(path, "") != 0) {
+        drop_claim(claim_fd);
         gcts_i_put_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
         return NULL;
     }
     for (size_t i = 0; i < sizeof companions / sizeof companions[0]; i++) {
         if (remove_file(path, companions[i]) != 0) {
+            drop_claim(claim_fd);
             gcts_i_put_err(err, errlen, "%s: cannot remove %s%s: %s", path, path,
                            companions[i], strerror(errno));
             return NULL;
@@ -322,10 +348,12 @@ gcts_db *gcts_create(const char *path, char *err, size_t errlen)
     char *tmp = malloc(tlen);
     gcts_db *db = tmp ? gcts_i_new(path) : NULL;
     if (!db) {
+        drop_claim(claim_fd);
         free(tmp);
         gcts_i_put_err(err, errlen, "%s: cannot create: %s", path, strerror(ENOMEM));
         return NULL;
     }
+    db->claim_fd = claim_fd;   /* closed by gcts_close, whatever happens below */
     snprintf(tmp, tlen, "%s.tmp-%ld", path, (long)getpid());
     remove_all(tmp);   /* a stale one of a killed process with our pid */
     if (create_0600(tmp) != 0) {
@@ -359,21 +387,8 @@ gcts_db *gcts_create(const char *path, char *err, size_t errlen)
         gcts_i_fail_sqlite(db, "synchronous=NORMAL");
         goto fail_path;
     }
-    /* the inode now at path: ours unless another recording of the same
-     * path renamed its own over it meanwhile (then it holds the lock) */
-    db->lock_fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (db->lock_fd < 0 || flock(db->lock_fd, LOCK_EX | LOCK_NB) != 0) {
-        gcts_i_fail(db, "another recording is writing this database");
-        goto fail_path_kept;
-    }
     free(tmp);
     return db;
-
-fail_path_kept:   /* the file belongs to the other recording */
-    gcts_i_put_err(err, errlen, "%s", db->err);
-    gcts_close(db);
-    free(tmp);
-    return NULL;
 
 fail_path:
     gcts_i_put_err(err, errlen, "%s", db->err);

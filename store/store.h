@@ -89,22 +89,25 @@ void gcts_gc_cycle_init(gcts_gc_cycle *c);
 void gcts_heap_point_init(gcts_heap_point *p);
 
 /* ---- writer ---- */
-/* One recording per path.  A recorder first claims the path
- * (gcts_claim_path), before anything of its database exists, and keeps
- * the claim until gcts_close has returned: a second recording aimed at
- * the same path, started at any moment of the first one's life, gets
- * EBUSY and leaves the first one's database alone (had it replaced the
- * file under the writer, the writer's close would remove the newcomer's
- * -wal).  The database made by gcts_create also holds flock(LOCK_EX) on
- * its file until gcts_close (a second guard, for recorders that cannot
- * see each other's claims: other network namespaces). */
+/* One recording per path.  A writer claims the path (gcts_claim_path)
+ * before anything of its database exists, and the database keeps the
+ * claim until gcts_close has returned: a second recording aimed at the
+ * same path, started at any moment of the first one's life, gets EBUSY
+ * and leaves the first one's database alone (had it replaced the file
+ * under the writer, the writer's close would remove the newcomer's -wal).
+ * gcts_create claims the path itself ("another recording is writing this
+ * database", errno EBUSY, and the file is left as it is); a recorder
+ * that must claim earlier (the profiler, before it forks its helper)
+ * hands its claim to gcts_create_claimed, which owns it from then on
+ * (closed by gcts_close, or at once if the creation fails).  Where no
+ * claim can be made at all (no socket), gcts_create goes on without. */
 gcts_db *gcts_create(const char *path, char *err, size_t errlen);
+gcts_db *gcts_create_claimed(const char *path, int claim_fd, char *err, size_t errlen);
 /* Claims path for one recording: a descriptor (close-on-exec) that holds
  * the claim while it, or a fork's copy of it, is open; -1 with errno
  * EBUSY if a live process holds a claim on the same file (same directory,
  * by device and inode, and same name), or another errno if no claim
- * could be made (the directory is missing, no socket: the caller may go
- * on with gcts_create's lock only).  The claim is an abstract Unix
+ * could be made (the directory is missing, no socket).  The claim is an abstract Unix
  * socket named after the file: the kernel drops it when its last
  * descriptor is closed, a killed process included, and it never leaves a
  * file behind. */
@@ -112,9 +115,9 @@ int gcts_claim_path(const char *path);
 /* 1 while process pid exists and is not a zombie and, if comm is not
  * NULL, is named comm (/proc/PID/stat); else 0. */
 int gcts_process_runs(long pid, const char *comm);
-/* In a fork child: closes this process's copy of the lock descriptor
- * (the parent's lock stays), without touching the connection. */
-void gcts_forget_lock(gcts_db *db);
+/* In a fork child: closes this process's copy of the claim (the parent's
+ * stays), without touching the connection. */
+void gcts_forget_claim(gcts_db *db);
 int gcts_begin(gcts_db *db);
 int gcts_commit(gcts_db *db);
 int gcts_set_meta(gcts_db *db, const char *key, const char *value);   /* insert or replace */

@@ -45,7 +45,7 @@ struct gcts_db {
     char *path;
     sqlite3_stmt *stmt[GCTS_ST_COUNT];
     char *frames;               /* gcts_add_stack's text buffer */
-    int lock_fd;                /* gcts_create: flock(LOCK_EX) on the file while recording; -1 none */
+    int claim_fd;               /* gcts_create_claimed: the path's claim, closed by gcts_close; -1 none */
     size_t frames_cap;
     char err[1024];
 };
@@ -144,7 +144,7 @@ static inline gcts_db *gcts_i_new(const char *path)
     gcts_db *db = calloc(1, sizeof *db);
     if (!db)
         return NULL;
-    db->lock_fd = -1;
+    db->claim_fd = -1;
     db->path = strdup(path);
     if (!db->path) {
         free(db);

@@ -477,8 +477,8 @@ void gcts_close(gcts_db *db)
      * transaction is rolled back.  The last connection to a WAL database
      * checkpoints it and removes -wal and -shm. */
     (void)sqlite3_close_v2(db->db);
-    if (db->lock_fd >= 0)
-        close(db->lock_fd);   /* after the close's checkpoint and -wal removal */
+    if (db->claim_fd >= 0)
+        close(db->claim_fd);   /* after the close's checkpoint and -wal removal */
     free(db->frames);
     free(db->path);
     free(db);

@@ -9,7 +9,8 @@
  * a writable file and skipped on a read-only one; a path's claim
  * (gcts_claim_path) is held by one descriptor at a time, whatever the
  * spelling of the path, lives on in a fork's copy, and ends with the last
- * copy or a SIGKILL.
+ * copy or a SIGKILL; gcts_create refuses a claimed path without touching
+ * its file, and a database holds its claim until gcts_close.
  *
  * Every file lives in one mkdtemp directory, removed by the group teardown.
  * Read-only and unreadable files need a user the permission bits apply
@@ -649,6 +650,36 @@ static void test_claim_path(void **state)
     assert_int_equal(claim_busy(longname), 1);
     assert_int_equal(claim_busy(longname2), 0);   /* differs in the last byte only */
     close(fd);
+
+    /* gcts_create claims the path: refused while another holds it, and
+     * the file there is left alone; a database made by
+     * gcts_create_claimed owns the claim until gcts_close */
+    char err[512];
+    fd = gcts_claim_path(other);
+    assert_true(fd >= 0);
+    FILE *f = fopen(other, "w");
+    assert_non_null(f);
+    fputs("someone else's", f);
+    fclose(f);
+    errno = 0;
+    assert_null(gcts_create(other, err, sizeof err));
+    assert_int_equal(errno, EBUSY);
+    assert_non_null(strstr(err, "another recording is writing this database"));
+    struct stat sb;
+    assert_int_equal(stat(other, &sb), 0);
+    assert_int_equal(sb.st_size, 14);
+    gcts_db *db = gcts_create_claimed(other, fd, err, sizeof err);
+    if (!db)
+        fail_msg("%s", err);
+    assert_int_equal(claim_busy(other), 1);
+    gcts_close(db);
+    assert_int_equal(claim_busy(other), 0);
+    db = gcts_create(other, err, sizeof err);
+    if (!db)
+        fail_msg("%s", err);
+    assert_int_equal(claim_busy(other), 1);
+    gcts_close(db);
+    assert_int_equal(claim_busy(other), 0);
 
     /* errors */
     assert_int_equal(gcts_claim_path(in_dir("no/such/dir.db")), -1);
