@@ -18,10 +18,20 @@
  * same time base (CLOCK_MONOTONIC is system-wide).
  *
  * Invariants:
- *   - the helper is a grandchild (an intermediate child forks it and
- *     exits at once, reaped here): it is never a child of the program, so
+ *   - the helper is a grandchild: it is never a child of the program, so
  *     a program that waits for all of its children never waits for it,
- *     nor gets its SIGCHLD;
+ *     nor gets its SIGCHLD.  The intermediate child is a clone sharing the
+ *     program's memory (CLONE_VM | CLONE_VFORK, as posix_spawn makes its
+ *     child) that fork()s the helper and exits at once: so the program's
+ *     page tables are copied once, not twice, the intermediate's exit has
+ *     no memory of its own to tear down, and its exit signal is 0, so the
+ *     program never gets a SIGCHLD for it and its wait()s never see it
+ *     (only a __WCLONE wait, the one here, reaps it).  The helper runs on
+ *     its copy of the intermediate's stack (HELPER_STACK, mmap'd here and
+ *     unmapped in the program once the intermediate is gone).  The kernel
+ *     does not carry the thread's rseq registration into a CLONE_VM
+ *     child, so the helper's main thread has none (glibc's sched_getcpu
+ *     there would read a stale CPU; nothing in the helper calls it);
  *   - the helper never returns into the program's code and never runs its
  *     atexit handlers (_exit only); it ignores the terminal's and kill's
  *     usual signals (SIGINT, SIGTERM, ...: a Ctrl-C that ends the program
@@ -35,9 +45,19 @@
  *     when the program exits and the queue's cells are free to unmap; a
  *     helper left to finish alone (the program killed) is named by meta
  *     writer_pid, and gctune's readers wait for it (store_read.c);
+ *   - what the program does not need to wait for comes after `done`: the
+ *     fdatasync of the file (gcts_close_unsynced), and the helper's exit,
+ *     which tears down a copy of the program's memory.  The helper exits
+ *     only once the program has seen `done` (`resumed`, or 20 ms): an
+ *     exiting process keeps its CPU until its teardown ends, and the
+ *     scheduler often wakes the waiter on the waker's CPU, so exiting at
+ *     once cost the program ~2 ms at each stop (measured on 2 vCPUs);
  *   - the profiled process never waits for a helper that is gone: it
  *     checks for it every 100 ms while waiting, and waits 60 s at most.
  */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* clone, CLONE_VM, __WCLONE */
+#endif
 #include "internal.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -47,6 +67,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -54,6 +76,8 @@
 #include <unistd.h>
 
 #define WAIT_MAX_NS (60LL * 1000000000)
+#define RESUMED_WAIT_NS 20000000LL   /* the helper's wait for `resumed` */
+#define HELPER_STACK (8u << 20)        /* reserved, touched only as used */
 
 static void futex_wake_all(int *word)
 {
@@ -106,9 +130,10 @@ static __attribute__((noreturn)) void helper_main(void)
     struct gctp_shared *sh = gctp.sh;
     __atomic_store_n(&sh->helper_pid, (int)getpid(), __ATOMIC_RELEASE);
     gctp.active = 0;              /* nothing is recorded from in here */
+    int sync_fd = -1;
     if (gctp_open_db() == 0) {
         gctp_writer_main(NULL);
-        gcts_close(gctp.db);
+        sync_fd = gcts_close_unsynced(gctp.db);
     } else {
         __atomic_store_n(&sh->failed, 1, __ATOMIC_SEQ_CST);
     }
@@ -117,33 +142,58 @@ static __attribute__((noreturn)) void helper_main(void)
      * path at once */
     __atomic_store_n(&sh->done, 1, __ATOMIC_SEQ_CST);
     futex_wake_all(&sh->done);
+    if (sync_fd >= 0) {
+        fdatasync(sync_fd);
+        close(sync_fd);
+    }
+    int64_t t0 = gctp_mono_ns();
+    while (!__atomic_load_n(&sh->resumed, __ATOMIC_ACQUIRE) && gctp_mono_ns() - t0 < RESUMED_WAIT_NS) {
+        struct timespec ts = { 0, 200000 };
+        nanosleep(&ts, NULL);
+    }
     _exit(0);
+}
+
+/* The intermediate child: shares the program's memory and the forking
+ * thread's TLS, and the program's thread is suspended until it exits
+ * (CLONE_VFORK); it only forks the helper (atfork handlers included: the
+ * program's prepare and parent handlers run in here, on its memory, as
+ * they would in the program) and exits. */
+static int intermediate_main(void *arg)
+{
+    (void)arg;
+    pid_t h = fork();
+    if (h == 0)
+        helper_main();
+    _exit(h < 0 ? 1 : 0);
 }
 
 int gctp_helper_spawn(void)
 {
-    /* Every signal blocked across the forks: a Ctrl-C arriving before the
-     * helper has set its signals to SIG_IGN stays pending, and is dropped
-     * when it does. */
+    char *stack = mmap(NULL, HELPER_STACK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED)
+        return errno;
+    (void)mprotect(stack, 4096, PROT_NONE);   /* a guard page below it */
+    /* Every signal blocked across the clone and the fork: a Ctrl-C
+     * arriving before the helper has set its signals to SIG_IGN stays
+     * pending, and is dropped when it does. */
     sigset_t all, old;
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old);
-    pid_t mid = fork();
-    if (mid != 0)
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (mid < 0)
-        return errno;
-    if (mid == 0) {
-        pid_t h = fork();
-        if (h == 0)
-            helper_main();
-        _exit(h < 0 ? 1 : 0);
-    }
+    /* exit signal 0: no SIGCHLD, and invisible to wait() without __WCLONE */
+    pid_t mid = clone(intermediate_main, stack + HELPER_STACK, CLONE_VM | CLONE_VFORK, NULL);
+    int err = mid < 0 ? errno : 0;
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
     int st = 0;
-    pid_t r;
-    while ((r = waitpid(mid, &st, 0)) < 0 && errno == EINTR)
-        ;
-    /* r < 0 (ECHILD): the program's SIGCHLD handler reaped it first;
+    pid_t r = -1;
+    if (mid > 0)
+        while ((r = waitpid(mid, &st, __WCLONE)) < 0 && errno == EINTR)
+            ;
+    munmap(stack, HELPER_STACK);   /* the helper has its own copy */
+    if (mid < 0)
+        return err;
+    /* r < 0 (ECHILD): a program that waits with __WALL reaped it first;
      * a missing helper is then found at stop */
     if (r == mid && !(WIFEXITED(st) && WEXITSTATUS(st) == 0))
         return EAGAIN;
@@ -184,6 +234,7 @@ void gctp_helper_wait(void)
             return;
         }
     }
+    __atomic_store_n(&sh->resumed, 1, __ATOMIC_RELEASE);   /* the helper may exit now */
 }
 
 int gctp_target_gone(void)

@@ -33,6 +33,7 @@ struct gctp_shared {
     int stop_req;                /* set once no sink call is in flight: the writer drains and exits */
     int done;                    /* helper mode: the helper has closed the database (futex word) */
     int helper_pid;              /* helper mode: set by the helper when it starts */
+    int resumed;                 /* helper mode: the program has seen done (the helper may exit) */
 };
 
 struct gctp_state {

@@ -599,7 +599,11 @@ void *gctp_writer_main(void *arg)
         gcts_set_meta_int(gctp.db, "duration_ns", gctp_real_ns() - gctp.start_real_ns) != 0 ||
         gcts_set_meta(gctp.db, "clean_exit", gctp.target_died ? "0" : "1") != 0 || gcts_commit(gctp.db) != 0)
         goto failed;
-    writer_cleanup();
+    /* A helper closes the database and _exits right after, while the
+     * profiled program waits (profiler/helper.c): its idle symbolizer
+     * thread and its buffers end with it, unjoined and unfreed. */
+    if (!gctp.helper)
+        writer_cleanup();
     return NULL;
 failed:
     fail(what);

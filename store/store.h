@@ -153,5 +153,15 @@ sqlite3 *gcts_sqlite(gcts_db *db);
 const char *gcts_path(gcts_db *db);
 const char *gcts_errmsg(gcts_db *db);
 void gcts_close(gcts_db *db);   /* NULL is fine; finalizes statements, commits nothing */
+/* gcts_close for a writer whose caller waits on its close (a profiled
+ * program at exit): the close's checkpoint copies the WAL into the file
+ * and removes it without waiting for the disk (synchronous=OFF), and the
+ * returned descriptor of the file (read-only, close-on-exec; -1 if it
+ * could not be opened, then the close syncs as usual) is for the caller
+ * to fdatasync, then close, once nobody waits.  The database is whole
+ * at every moment for every process (the pages are in the kernel's
+ * cache); only a machine that loses power before that fdatasync can lose
+ * the end of it. */
+int gcts_close_unsynced(gcts_db *db);
 
 #endif

@@ -14,6 +14,12 @@
  * shuffled order (the sampled set's deletions, cross-thread frees).
  * `malloc_prog exit`: calls exit(5) from main while two threads are still
  * allocating (the profiler's atexit flush under load).
+ * `malloc_prog ring`: four threads each keep a ring of RING_LIVE blocks
+ * from site_ring, freeing the oldest before each of RING_N allocations,
+ * and pass every 7th block to the next thread to free: a small live set
+ * under constant inserts and removals from several threads, which makes
+ * the malloc backend rebuild its filter of sampled addresses over and
+ * over while other threads insert and free.
  */
 #define _GNU_SOURCE
 #include <malloc.h>
@@ -111,6 +117,63 @@ static int shuffle_main(void)
     return 0;
 }
 
+#define RING_THREADS 4
+#define RING_LIVE 48
+#define RING_N 50000
+static void *ring_handoff[RING_THREADS];   /* a block for thread i to free */
+static pthread_mutex_t ring_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* not the same code as site_shuffle: GCC would fold the two into one */
+static __attribute__((noinline)) void *site_ring(size_t n)
+{
+    void *p = malloc(n);
+    sink ^= (unsigned long)p;
+    return p;
+}
+
+static void *ring_worker(void *arg)
+{
+    int me = (int)(long)arg;
+    void *ring[RING_LIVE] = { 0 };
+    for (int i = 0; i < RING_N; i++) {
+        free(ring[i % RING_LIVE]);
+        if (!(ring[i % RING_LIVE] = site_ring(24 + (size_t)(i % 61) * 16)))
+            abort();
+        pthread_mutex_lock(&ring_lock);
+        void *mine = ring_handoff[me];
+        ring_handoff[me] = NULL;
+        if (i % 7 == 0) {
+            void *given = ring[(i + 1) % RING_LIVE];
+            ring[(i + 1) % RING_LIVE] = NULL;
+            int to = (me + 1) % RING_THREADS;
+            void *old = ring_handoff[to];
+            ring_handoff[to] = given;
+            pthread_mutex_unlock(&ring_lock);
+            free(old);
+        } else {
+            pthread_mutex_unlock(&ring_lock);
+        }
+        free(mine);
+    }
+    for (int i = 0; i < RING_LIVE; i++)
+        free(ring[i]);
+    return NULL;
+}
+
+static int ring_main(void)
+{
+    pthread_t th[RING_THREADS];
+    for (long i = 0; i < RING_THREADS; i++)
+        if (pthread_create(&th[i], NULL, ring_worker, (void *)i) != 0)
+            return 1;
+    for (int i = 0; i < RING_THREADS; i++)
+        pthread_join(th[i], NULL);
+    for (int i = 0; i < RING_THREADS; i++)
+        free(ring_handoff[i]);
+    printf("ring %d\n", RING_THREADS * RING_N);
+    return 0;
+}
+
 static void *spin_worker(void *arg)
 {
     (void)arg;
@@ -123,6 +186,8 @@ int main(int argc, char **argv)
 {
     if (argc > 1 && !strcmp(argv[1], "shuffle"))
         return shuffle_main();
+    if (argc > 1 && !strcmp(argv[1], "ring"))
+        return ring_main();
     if (argc > 1 && !strcmp(argv[1], "exit")) {
         pthread_t a, b;
         if (pthread_create(&a, NULL, spin_worker, NULL) != 0 ||

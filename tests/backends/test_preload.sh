@@ -81,6 +81,21 @@ dropf=$(q "SELECT value FROM meta WHERE key = 'dropped_frees'")
 [ $((freed + dropf)) -eq "$n" ] || fail "shuffle: $freed of $n samples freed (+$dropf dropped frees)"
 echo "ok 2b - shuffled frees: $n samples, $freed freed"
 
+# 2c. rate 1, a small live set under inserts and frees from 4 threads at
+# once (cross-thread frees too): the sampled set's filter is rebuilt over
+# and over while other threads use it; a free it missed would leave its
+# sample without freed_ns
+db="$tmp/ring.sqlite"
+LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=1 GCTUNE_PROFILE_QUEUE=1048576 \
+    "$prog" ring >"$tmp/out" 2>"$tmp/err" || fail "exit $? in ring"
+[ "$(cat "$tmp/out")" = "ring 200000" ] || fail "ring output: $(cat "$tmp/out")"
+r=$(site site_ring); n=${r%%|*}; r=${r#*|}; r=${r#*|}; freed=${r%%|*}
+drop=$(q "SELECT value FROM meta WHERE key = 'dropped_samples'")
+dropf=$(q "SELECT value FROM meta WHERE key = 'dropped_frees'")
+[ $((n + drop)) -eq 200000 ] || fail "ring: $n samples + $drop dropped, want 200000"
+[ $((freed + dropf)) -eq "$n" ] || fail "ring: $freed of $n samples freed (+$dropf dropped frees)"
+echo "ok 2c - concurrent inserts and frees: $n samples, $freed freed"
+
 # 3. rate 0: a database, no samples
 db="$tmp/off.sqlite"
 LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=0 "$prog" >"$tmp/out" 2>"$tmp/err" || fail "exit $? at rate 0"
