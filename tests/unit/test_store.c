@@ -690,6 +690,51 @@ static void test_claim_path(void **state)
     assert_int_equal(errno, EISDIR);
 }
 
+/* gcts_close_unsynced: the same database as gcts_close leaves (WAL
+ * checkpointed into the file, -wal and -shm gone, the claim ended), plus
+ * a read-only, close-on-exec descriptor of that file for the caller's
+ * fdatasync; NULL gives -1. */
+static void test_close_unsynced(void **state)
+{
+    (void)state;
+    const char *path = in_dir("unsynced.db");
+    char wal[600], shm[600], err[512] = "";
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    gcts_db *db = gcts_create(path, err, sizeof err);
+    if (!db)
+        fail_msg("%s", err);
+    assert_int_equal(gcts_begin(db), 0);
+    for (int i = 1; i <= 2000; i++) {
+        gcts_sample s = { i, 10 * i, 0x1000 + 16 * (uint64_t)i, 32, 1, 1.0, -1, 1 };
+        assert_int_equal(gcts_add_sample(db, &s), 0);
+    }
+    assert_int_equal(gcts_set_meta(db, "program", "unsynced"), 0);
+    assert_int_equal(gcts_commit(db), 0);
+    assert_true(file_exists(wal));   /* the rows are in the WAL so far */
+    int fd = gcts_close_unsynced(db);
+    assert_true(fd >= 0);
+    int fl = fcntl(fd, F_GETFD);
+    assert_true(fl >= 0 && (fl & FD_CLOEXEC));
+    assert_int_equal(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+    struct stat a, b;
+    assert_int_equal(fstat(fd, &a), 0);
+    assert_int_equal(stat(path, &b), 0);
+    assert_true(a.st_dev == b.st_dev && a.st_ino == b.st_ino);
+    assert_int_equal(fdatasync(fd), 0);
+    close(fd);
+    assert_false(file_exists(wal));
+    assert_false(file_exists(shm));
+    assert_int_equal(claim_busy(path), 0);   /* the claim ended with the close */
+    sqlite3 *q = NULL;
+    assert_int_equal(sqlite3_open_v2(path, &q, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(query_int(q, "SELECT count(*) FROM samples"), 2000);
+    assert_int_equal(query_int(q, "SELECT sum(time_ns) FROM samples"), 10 * 2000 * 2001 / 2);
+    integrity_ok(q);
+    sqlite3_close(q);
+    assert_int_equal(gcts_close_unsynced(NULL), -1);
+}
+
 /* ------------------------------------------------------------------ */
 /* Frames parsing                                                       */
 
@@ -1048,6 +1093,7 @@ int main(void)
         cmocka_unit_test(test_create_replaces_old_db_and_stale_wal),
         cmocka_unit_test(test_sigkill_keeps_committed_rows),
         cmocka_unit_test(test_claim_path),
+        cmocka_unit_test(test_close_unsynced),
         cmocka_unit_test(test_parse_frames_basic),
         cmocka_unit_test(test_parse_frames_garbage),
         cmocka_unit_test(test_parse_frames_million_chars),
