@@ -57,6 +57,50 @@ int gctp_env_seed(const char *s, uint64_t *out)
     return 0;
 }
 
+/* A decimal CPU number below GCTP_MAX_CPUS at *pp, advanced past it. */
+static int cpu_number(const char **pp, unsigned *out)
+{
+    const char *p = *pp;
+    if (!isdigit((unsigned char)*p))
+        return -1;
+    unsigned v = 0;
+    for (; isdigit((unsigned char)*p); p++) {
+        v = v * 10 + (unsigned)(*p - '0');
+        if (v >= GCTP_MAX_CPUS)
+            return -1;
+    }
+    *pp = p;
+    *out = v;
+    return 0;
+}
+
+int gctp_env_cpus(const char *s, uint64_t out[GCTP_MAX_CPUS / 64])
+{
+    uint64_t set[GCTP_MAX_CPUS / 64] = { 0 };
+    if (!s || !*s)
+        return -1;
+    const char *p = s;
+    for (;;) {
+        unsigned lo, hi;
+        if (cpu_number(&p, &lo) != 0)
+            return -1;
+        hi = lo;
+        if (*p == '-') {
+            p++;
+            if (cpu_number(&p, &hi) != 0 || hi < lo)
+                return -1;
+        }
+        for (unsigned c = lo; c <= hi; c++)
+            set[c / 64] |= 1ull << (c % 64);
+        if (*p == '\0')
+            break;
+        if (*p++ != ',')
+            return -1;
+    }
+    memcpy(out, set, sizeof set);
+    return 0;
+}
+
 int gctp_env_expand_path(const char *in, long pid, char *out, size_t len)
 {
     if (len == 0)

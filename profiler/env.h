@@ -1,6 +1,6 @@
 /* profiler/env.h - the parsers of the profiler's environment variables
  * (GCTUNE_PROFILE's "%p", GCTUNE_SAMPLE_RATE, GCTUNE_PROFILE_QUEUE,
- * GCTUNE_SAMPLE_SEED), as pure functions: profiler.c calls them from its
+ * GCTUNE_SAMPLE_SEED, GCTUNE_HELPER_CPUS), as pure functions: profiler.c calls them from its
  * constructor, tests/fuzz/fuzz_env.c fuzzes them.
  *
  * Contract: every function takes any NUL-terminated string, never reads
@@ -24,6 +24,13 @@ int gctp_env_queue(const char *s, uint32_t *out);
 /* GCTUNE_SAMPLE_SEED: an unsigned integer, decimal, 0x hex or 0 octal, up
  * to 2^64-1, nothing after it; 0 and *out set, or -1. */
 int gctp_env_seed(const char *s, uint64_t *out);
+
+/* GCTUNE_HELPER_CPUS: a list of CPU numbers and ranges, "1", "0-3,6",
+ * each below GCTP_MAX_CPUS, no blanks, no empty item, ranges ascending.
+ * 0 and out[0..GCTP_MAX_CPUS/64) set (bit i of out[i / 64]: CPU i), or -1
+ * (out untouched). */
+#define GCTP_MAX_CPUS 1024
+int gctp_env_cpus(const char *s, uint64_t out[GCTP_MAX_CPUS / 64]);
 
 /* GCTUNE_PROFILE's path: copies in to out (len > 0 bytes), each "%p"
  * replaced by pid; always NUL-terminates, truncating to len - 1 bytes.

@@ -59,6 +59,7 @@
 #define _GNU_SOURCE   /* clone, CLONE_VM, __WCLONE */
 #endif
 #include "internal.h"
+#include "env.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
@@ -111,6 +112,32 @@ static void close_from(int lo, int keep)
             close(fd);
 }
 
+/* GCTUNE_HELPER_CPUS: the CPUs the helper may run on (by default those of
+ * the program, inherited): a program pinned to some cores can keep its
+ * recording off them.  A bad value is reported and ignored. */
+static void set_cpus(void)
+{
+    const char *e = getenv("GCTUNE_HELPER_CPUS");
+    if (!e || !*e)
+        return;
+    uint64_t bits[GCTP_MAX_CPUS / 64];
+    if (gctp_env_cpus(e, bits) != 0) {
+        gctp_msg("GCTUNE_HELPER_CPUS=%s: not a list of CPUs (like 1 or 0-3,6); ignored", e);
+        return;
+    }
+    cpu_set_t *set = CPU_ALLOC(GCTP_MAX_CPUS);
+    if (!set)
+        return;
+    size_t sz = CPU_ALLOC_SIZE(GCTP_MAX_CPUS);
+    CPU_ZERO_S(sz, set);
+    for (unsigned c = 0; c < GCTP_MAX_CPUS; c++)
+        if (bits[c / 64] >> (c % 64) & 1)
+            CPU_SET_S(c, sz, set);
+    if (sched_setaffinity(0, sz, set) != 0)
+        gctp_msg("GCTUNE_HELPER_CPUS=%s: the recording helper cannot run there: %s; ignored", e, strerror(errno));
+    CPU_FREE(set);
+}
+
 static __attribute__((noreturn)) void helper_main(void)
 {
     static const int ignored[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU,
@@ -127,6 +154,7 @@ static __attribute__((noreturn)) void helper_main(void)
     }
     close_from(3, gctp.claim_fd);   /* the claim: the database takes it over, and gcts_close ends it */
     prctl(PR_SET_NAME, "gctune-writer", 0, 0, 0);
+    set_cpus();
     struct gctp_shared *sh = gctp.sh;
     __atomic_store_n(&sh->helper_pid, (int)getpid(), __ATOMIC_RELEASE);
     gctp.active = 0;              /* nothing is recorded from in here */

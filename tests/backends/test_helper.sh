@@ -19,7 +19,9 @@
 #      can have created the database (the path is claimed before that),
 #      10 times: a child that won this race used to record into the path
 #      and remove or take over the parent's database (2 runs in 10 of a
-#      bash script that starts a command first).
+#      bash script that starts a command first);
+#   8. GCTUNE_HELPER_CPUS: the helper runs only on the CPUs named (and the
+#      program keeps its own); a bad list is reported and ignored.
 . "${top_srcdir:?}/tests/backends/preload_env.sh" helper
 prog="$top_builddir/tests/backends/helper_prog"
 dl="$top_builddir/tests/backends/libhelpertest.so"
@@ -124,4 +126,29 @@ done" ] || fail "early $i: output $out"
     [ "$(stack_count site_child)" -eq 0 ] || fail "early $i: the child recorded into the parent's database"
 done
 echo "ok 7 - a child started before the parent's database exists leaves it alone (10 runs)"
+
+# 8. GCTUNE_HELPER_CPUS
+db=$tmp/cpus.sqlite
+allowed() { sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' "/proc/$1/status"; }
+mine=$(allowed $$)
+LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_HELPER_CPUS=0 sleep 1 &
+sleeper=$!
+hpid=
+for i in $(seq 1 100); do
+    for p in $(pgrep -x gctune-writer); do
+        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "GCTUNE_PROFILE=$db" && hpid=$p
+    done
+    [ -n "$hpid" ] && break
+    sleep 0.02
+done
+[ -n "$hpid" ] || fail "cpus: no helper process found"
+h=$(allowed "$hpid"); s=$(allowed $sleeper)
+wait $sleeper || fail "cpus: exit $?"
+[ "$h" = 0 ] || fail "cpus: the helper may run on CPUs $h, want 0"
+[ "$s" = "$mine" ] || fail "cpus: the program may run on CPUs $s, want $mine as before"
+[ "$(meta clean_exit)" = 1 ] || fail "cpus: clean_exit $(meta clean_exit)"
+LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_HELPER_CPUS=0-x env true 2>"$tmp/err" || fail "cpus 0-x: exit $?"
+grep -q "GCTUNE_HELPER_CPUS=0-x: not a list of CPUs" "$tmp/err" || fail "cpus 0-x: stderr: $(cat "$tmp/err")"
+[ "$(meta clean_exit)" = 1 ] || fail "cpus 0-x: no complete recording"
+echo "ok 8 - GCTUNE_HELPER_CPUS=0: the helper on CPU 0 only, the program on $s; a bad list is reported"
 echo "PASS"

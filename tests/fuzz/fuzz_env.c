@@ -6,7 +6,8 @@
  *     (gci_parse_uint with their maxima);
  *   tuner (tuner/tuner.c): gct_tuner_parse_duration / _percent / _bytes;
  *   profiler (profiler/env.c): GCTUNE_SAMPLE_RATE, GCTUNE_PROFILE_QUEUE,
- *     GCTUNE_SAMPLE_SEED, GCTUNE_PROFILE's "%p" expansion.
+ *     GCTUNE_SAMPLE_SEED, GCTUNE_HELPER_CPUS, GCTUNE_PROFILE's "%p"
+ *     expansion.
  *
  * The input (up to its first NUL) is the variable's value, copied into a
  * heap block of exactly its length + 1, so ASan sees any read past the
@@ -168,6 +169,33 @@ static void fuzz_profiler(const char *s, size_t size, uint8_t first)
         CHECK(gctp_env_seed(buf, &back) == 0 && back == seed);
     } else {
         CHECK(seed == 11);
+    }
+
+    /* a CPU list: at least one CPU; printed back as ranges, it parses to
+     * the same set */
+    uint64_t cpus[GCTP_MAX_CPUS / 64];
+    memset(cpus, 0xa5, sizeof cpus);
+    rc = gctp_env_cpus(s, cpus);
+    CHECK(rc == 0 || rc == -1);
+    if (rc == 0) {
+        char buf[8 * GCTP_MAX_CPUS];
+        size_t n = 0, ncpu = 0;
+        for (unsigned c = 0; c < GCTP_MAX_CPUS; c++) {
+            if (!(cpus[c / 64] >> (c % 64) & 1))
+                continue;
+            unsigned e = c;
+            while (e + 1 < GCTP_MAX_CPUS && (cpus[(e + 1) / 64] >> ((e + 1) % 64) & 1))
+                e++;
+            n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%u-%u", n ? "," : "", c, e);
+            ncpu += e - c + 1;
+            c = e;
+        }
+        CHECK(ncpu >= 1);
+        uint64_t back[GCTP_MAX_CPUS / 64];
+        CHECK(gctp_env_cpus(buf, back) == 0 && memcmp(back, cpus, sizeof back) == 0);
+    } else {
+        for (size_t i = 0; i < sizeof cpus / sizeof cpus[0]; i++)
+            CHECK(cpus[i] == 0xa5a5a5a5a5a5a5a5ull);
     }
 
     /* %p expansion into buffers of exactly len bytes, len from the input */
