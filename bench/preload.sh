@@ -38,6 +38,16 @@
 # interpreter and compressor count): --reps N rounds (default 5); each round
 # runs every mode once, in an order that alternates between rounds (forward,
 # then backward), so that slow changes of machine load are shared out.
+# Pinning (unless --no-pin, or with one CPU or no taskset): round r runs
+# every mode of the single-threaded workloads on one CPU, the (r mod N)th
+# the shell may use (taskset -c), and the recording helper on the others
+# (GCTUNE_HELPER_CPUS).  The vCPUs of a shared VM do not run at one speed:
+# on the 2-vCPU machine of issue 9 plain churn ran 376 ms on one and 519 ms
+# on the other at the same moment, and which one a run lands on weighed
+# more than the recording itself; pinned, the modes of a round meet the
+# same CPU, and alternate rounds share out the two.  heaptrack's
+# interpreter runs on the program's CPU (it cannot be told apart).
+# alloc_churn (2 threads) stays unpinned.
 # Printed: the median of each, ratio to plain, overhead % and "heaptrack
 # overhead / gctune overhead" (recording).  Then instruction counts from
 # callgrind, all threads (valgrind sums them into one total), plain vs idle
@@ -56,8 +66,10 @@
 #
 # Usage: bench/preload.sh [--builddir DIR] [--reps N] [--quick]
 #                         [--no-callgrind] [--no-heaptrack] [--no-make]
+#                         [--no-pin]
 #   (make bench-preload BENCH_ARGS="--quick" runs it from the build tree;
 #   without --no-make it first builds what it needs in DIR)
+#   --no-pin  leave every run to the scheduler (see Pinning above)
 #   --quick   smaller sizes (churn -l 16 -a 10, binary-trees 14, alloc_churn
 #             100000 steps), for a smoke test; the fixed cost of a
 #             recording (creating the database, loading symbols) weighs
@@ -65,7 +77,7 @@
 # Exit 0 when the measurements ran.  Machine noise is large (2 shared
 # cores): compare ratios from the same run only.  Never judges a time.
 set -u
-builddir=. reps=5 quick=0 do_cg=1 do_ht=1 do_make=1
+builddir=. reps=5 quick=0 do_cg=1 do_ht=1 do_make=1 do_pin=1
 while [ $# -gt 0 ]; do
     case $1 in
     --builddir) [ $# -ge 2 ] || { echo "bench/preload.sh: --builddir needs a directory" >&2; exit 2; }
@@ -76,7 +88,8 @@ while [ $# -gt 0 ]; do
     --no-callgrind) do_cg=0 ;;
     --no-heaptrack) do_ht=0 ;;
     --no-make) do_make=0 ;;
-    -h|--help) sed -n '2,61p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --no-pin) do_pin=0 ;;
+    -h|--help) sed -n '2,77p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/preload.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
@@ -115,6 +128,15 @@ workloads=("churn ${churn_args[*]}" "binary-trees ${bt_args[*]}" "churn -l 2 -a 
 progs=("$b/churn_glibc" "$b/binary_trees_glibc" "$b/churn_glibc" "$b/alloc_churn_glibc")
 wargs=("${churn_args[*]}" "${bt_args[*]}" "-l 2 -a 2" "${ac_args[*]}")
 argv_of() { echo "${wargs[$1]}"; }
+# the CPUs this shell may use, one per line (Cpus_allowed_list: 0-3,6)
+cpus=()
+if [ $do_pin = 1 ] && command -v taskset >/dev/null 2>&1; then
+    read -r -a cpus <<<"$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status |
+        awk -F, '{ for (i = 1; i <= NF; i++) { n = split($i, r, "-"); lo = r[1]; hi = (n > 1 ? r[2] : r[1]);
+                   for (c = lo; c <= hi; c++) printf "%d ", c } }')"
+fi
+[ ${#cpus[@]} -ge 2 ] || do_pin=0
+pinned_workload() { [ $do_pin = 1 ] && [ "$1" != 3 ]; }   # not alloc_churn (2 threads)
 modes=(plain idle rate0 recording)
 [ $do_ht = 1 ] && modes+=(heaptrack)
 
@@ -148,26 +170,32 @@ add_helper_cpu() {
 
 # run W MODE ROUND : one timed run of workload W in MODE
 run() {
-    local w=$1 mode=$2 r=$3 prog=${progs[$1]} args db
+    local w=$1 mode=$2 r=$3 prog=${progs[$1]} args db pin=() others= c
     read -r -a args <<<"$(argv_of "$w")"
+    if pinned_workload "$w"; then
+        pin=(taskset -c "${cpus[r % ${#cpus[@]}]}")
+        for c in "${cpus[@]}"; do [ "$c" = "${cpus[r % ${#cpus[@]}]}" ] || others=${others:+$others,}$c; done
+    fi
     case $mode in
-    plain) timed "$tmp/$w-$mode" "$prog" "${args[@]}" ;;
-    idle) timed "$tmp/$w-$mode" env LD_PRELOAD="$lib" "$prog" "${args[@]}" ;;
+    plain) timed "$tmp/$w-$mode" "${pin[@]}" "$prog" "${args[@]}" ;;
+    idle) timed "$tmp/$w-$mode" "${pin[@]}" env LD_PRELOAD="$lib" "$prog" "${args[@]}" ;;
     rate0)
         db=$tmp/rate0-$w-$r.sqlite
-        timed "$tmp/$w-$mode" env LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=0 "$prog" "${args[@]}"
+        timed "$tmp/$w-$mode" "${pin[@]}" env LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=0 \
+            ${others:+GCTUNE_HELPER_CPUS=$others} "$prog" "${args[@]}"
         add_helper_cpu "$tmp/$w-$mode" "$db"
         rm -f "$db" "$db"-* ;;
     recording)
         db=$tmp/rec-$w-$r.sqlite
-        timed "$tmp/$w-$mode" env LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" "$prog" "${args[@]}"
+        timed "$tmp/$w-$mode" "${pin[@]}" env LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" \
+            ${others:+GCTUNE_HELPER_CPUS=$others} "$prog" "${args[@]}"
         add_helper_cpu "$tmp/$w-$mode" "$db"
         # proof that it recorded: samples kept, and the backend that took them
         sqlite3 "$db" "SELECT count(*) || ' ' || (SELECT value FROM meta WHERE key = 'backend') FROM samples" \
             >>"$tmp/$w-samples" 2>/dev/null || echo "? ?" >>"$tmp/$w-samples"
         rm -f "$db" "$db"-* ;;
     heaptrack)
-        timed "$tmp/$w-$mode" heaptrack -o "$tmp/ht-$w-$r" "$prog" "${args[@]}"
+        timed "$tmp/$w-$mode" "${pin[@]}" heaptrack -o "$tmp/ht-$w-$r" "$prog" "${args[@]}"
         rm -f "$tmp/ht-$w-$r"* ;;
     esac
 }
@@ -176,6 +204,11 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] :
 
 echo "== malloc backend overhead at the default rate (median of $reps rounds, modes interleaved)"
 echo "   load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+if [ $do_pin = 1 ]; then
+    echo "   pinned: round r runs each mode on CPU r mod ${#cpus[@]} of (${cpus[*]}), the helper on the others; alloc_churn unpinned"
+else
+    echo "   not pinned: runs land on whichever CPU the scheduler picks"
+fi
 for ((r = 0; r < reps; r++)); do
     order=("${modes[@]}")
     if ((r % 2)); then

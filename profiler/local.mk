@@ -1,14 +1,14 @@
 # profiler/local.mk - the sampling heap profiler, included from Makefile.am.
 
 # The symbolizer (profiler/symbolize.h): a convenience library, linked into
-# libgctune.  With libdw when configure found it, dladdr otherwise.
+# libgctune.  With libdw when configure found its headers, dladdr
+# otherwise; libdw.so.1 is not linked but dlopen'ed by the first
+# symbolizer (profiler/dwfl_dyn.h), so only a process that symbolizes
+# loads it (not a program under LD_PRELOAD whose writer is a helper).
 noinst_LTLIBRARIES += libgctune_sym.la
-libgctune_sym_la_SOURCES = profiler/symbolize.h profiler/symbolize.c
+libgctune_sym_la_SOURCES = profiler/symbolize.h profiler/symbolize.c profiler/dwfl_dyn.h
 libgctune_sym_la_CFLAGS = $(AM_CFLAGS) $(LIBDW_CFLAGS)
-libgctune_sym_la_LIBADD = $(DL_LIBS)
-if HAVE_LIBDW
-libgctune_sym_la_LIBADD += $(LIBDW_LIBS)
-endif
+libgctune_sym_la_LIBADD = $(DL_LIBS) $(PTHREAD_LIBS)
 
 # Its test, against the library, and again with the dladdr fallback compiled
 # in (GCTP_SYM_NO_LIBDW), which sees only dynamic symbols: -export-dynamic.

@@ -23,7 +23,9 @@
  *   - strs: interned copies of every string handed out (function, file,
  *     module, build-id), in chunks freed only by gctp_sym_free, so results
  *     outlive libdwfl dropping an unloaded module.
- *   - with libdw, a Dwfl reporting this process (dwfl_linux_proc_report),
+ *   - with libdw (dlopen'ed at the first symbolizer, dwfl_dyn.h; if it
+ *     cannot be loaded, dladdr only), a Dwfl reporting this process
+ *     (dwfl_linux_proc_report),
  *     re-reported whenever segs is rebuilt, whose debug files are searched
  *     on the local disk only (find_debuginfo_local: never debuginfod); and
  *     per Dwfl_Module a sorted index of its function symbols (symidx),
@@ -70,7 +72,7 @@
 /* GCTP_SYM_NO_LIBDW forces the dladdr backend (its own unit test). */
 #if defined(HAVE_LIBDW) && !defined(GCTP_SYM_NO_LIBDW)
 #define SYM_USE_LIBDW 1
-#include <elfutils/libdwfl.h>
+#include "dwfl_dyn.h"   /* libdw through dlopen, at the first symbolizer */
 #endif
 
 /* ---- interned strings ---- */
@@ -638,9 +640,17 @@ static int find_debuginfo_local(Dwfl_Module *mod, void **userdata, const char *m
     return fd;
 }
 
+/* dwfl_linux_proc_find_elf, whose address is known only once libdw is
+ * loaded (dwfl_dyn.h), while the callbacks are constant */
+static int find_elf_proc(Dwfl_Module *mod, void **userdata, const char *modname, Dwarf_Addr base,
+                         char **file_name, Elf **elfp)
+{
+    return dwfl_linux_proc_find_elf(mod, userdata, modname, base, file_name, elfp);
+}
+
 static char *dwfl_debuginfo_path;    /* NULL: the default, /usr/lib/debug */
 static const Dwfl_Callbacks dwfl_callbacks = {
-    .find_elf = dwfl_linux_proc_find_elf,
+    .find_elf = find_elf_proc,
     .find_debuginfo = find_debuginfo_local,
     .debuginfo_path = &dwfl_debuginfo_path,
 };
@@ -1479,7 +1489,7 @@ void gctp_sym_get_stats(const gctp_symbolizer *s, gctp_sym_stats *out)
 const char *gctp_sym_backend(void)
 {
 #ifdef SYM_USE_LIBDW
-    return "libdw";
+    return gctp_dwfl_load() == 0 ? "libdw" : "dladdr";
 #else
     return "dladdr";
 #endif
@@ -1498,7 +1508,8 @@ gctp_symbolizer *gctp_sym_new(void)
     }
     s->vdso = getauxval(AT_SYSINFO_EHDR);
 #ifdef SYM_USE_LIBDW
-    s->dwfl = dwfl_begin(&dwfl_callbacks);   /* NULL: names from dladdr */
+    if (gctp_dwfl_load() == 0)
+        s->dwfl = dwfl_begin(&dwfl_callbacks);   /* NULL: names from dladdr */
 #endif
     if (refresh(s) != 0) {
         gctp_sym_free(s);
@@ -1519,7 +1530,8 @@ gctp_symbolizer *gctp_sym_new_pid(int pid)
     s->pid = pid;
     s->pid_start = start;
 #ifdef SYM_USE_LIBDW
-    s->dwfl = dwfl_begin(&dwfl_pid_callbacks);   /* NULL: modules only */
+    if (gctp_dwfl_load() == 0)
+        s->dwfl = dwfl_begin(&dwfl_pid_callbacks);   /* NULL: modules only */
 #endif
     if (pid_refresh(s) != 0) {
         gctp_sym_free(s);

@@ -21,7 +21,8 @@
 #      and remove or take over the parent's database (2 runs in 10 of a
 #      bash script that starts a command first);
 #   8. GCTUNE_HELPER_CPUS: the helper runs only on the CPUs named (and the
-#      program keeps its own); a bad list is reported and ignored.
+#      program keeps its own; it has not loaded libdw either); a bad list
+#      is reported and ignored.
 . "${top_srcdir:?}/tests/backends/preload_env.sh" helper
 prog="$top_builddir/tests/backends/helper_prog"
 dl="$top_builddir/tests/backends/libhelpertest.so"
@@ -143,6 +144,8 @@ for i in $(seq 1 100); do
 done
 [ -n "$hpid" ] || fail "cpus: no helper process found"
 h=$(allowed "$hpid"); s=$(allowed $sleeper)
+# the symbolizer's libdw is loaded by the helper only (profiler/dwfl_dyn.h)
+grep -q 'libdw[-.]' "/proc/$sleeper/maps" && fail "cpus: the profiled program mapped libdw"
 wait $sleeper || fail "cpus: exit $?"
 [ "$h" = 0 ] || fail "cpus: the helper may run on CPUs $h, want 0"
 [ "$s" = "$mine" ] || fail "cpus: the program may run on CPUs $s, want $mine as before"

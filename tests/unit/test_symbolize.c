@@ -281,6 +281,31 @@ static void test_dlopen_after_new(void **state)
 /* Looking up an ip in a module without a local debug file (cmocka) must
  * not make libdwfl try debuginfod, which dlopens libdebuginfod and libcurl
  * into the process.  Runs first, before any other lookup could. */
+/* libdw is dlopen'ed by the first symbolizer (profiler/dwfl_dyn.h), not
+ * linked: not mapped before, mapped after, and the backend is libdw; the
+ * dladdr build never loads it. */
+static void test_libdw_loaded_lazily(void **state)
+{
+    (void)state;
+    void *before = dlopen("libdw.so.1", RTLD_NOW | RTLD_NOLOAD);
+    if (before)
+        dlclose(before);
+    assert_null(before);
+    gctp_symbolizer *s = gctp_sym_new();
+    assert_non_null(s);
+    gctp_sym_free(s);
+    void *after = dlopen("libdw.so.1", RTLD_NOW | RTLD_NOLOAD);
+    if (after)
+        dlclose(after);
+#if defined(HAVE_LIBDW) && !defined(GCTP_SYM_NO_LIBDW)
+    assert_non_null(after);
+    assert_string_equal(gctp_sym_backend(), "libdw");
+#else
+    assert_null(after);
+    assert_string_equal(gctp_sym_backend(), "dladdr");
+#endif
+}
+
 static void test_no_debuginfod(void **state)
 {
     (void)state;
@@ -842,7 +867,8 @@ static void test_pid_self(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_no_debuginfod),     /* first: nothing loaded yet */
+        cmocka_unit_test(test_libdw_loaded_lazily),   /* first: libdw not loaded yet */
+        cmocka_unit_test(test_no_debuginfod),     /* nothing loaded yet but libdw */
         cmocka_unit_test(test_own_function),
         cmocka_unit_test(test_libc),
         cmocka_unit_test(test_mappings),
