@@ -45,9 +45,9 @@
 # on the 2-vCPU machine of issue 9 plain churn ran 376 ms on one and 519 ms
 # on the other at the same moment, and which one a run lands on weighed
 # more than the recording itself; pinned, the modes of a round meet the
-# same CPU, and alternate rounds share out the two.  heaptrack's
-# interpreter runs on the program's CPU (it cannot be told apart).
-# alloc_churn (2 threads) stays unpinned.
+# same CPU, and alternate rounds share out the two.  heaptrack runs
+# unpinned (its interpreter process would have to share the program's
+# CPU), and so does alloc_churn (2 threads).
 # Printed: the median of each, ratio to plain, overhead % and "heaptrack
 # overhead / gctune overhead" (recording).  Then instruction counts from
 # callgrind, all threads (valgrind sums them into one total), plain vs idle
@@ -195,7 +195,10 @@ run() {
             >>"$tmp/$w-samples" 2>/dev/null || echo "? ?" >>"$tmp/$w-samples"
         rm -f "$db" "$db"-* ;;
     heaptrack)
-        timed "$tmp/$w-$mode" "${pin[@]}" heaptrack -o "$tmp/ht-$w-$r" "$prog" "${args[@]}"
+        # unpinned: pinned, its interpreter process would share the
+        # program's CPU (it cannot be placed apart), a cost heaptrack
+        # does not have on an idle machine
+        timed "$tmp/$w-$mode" heaptrack -o "$tmp/ht-$w-$r" "$prog" "${args[@]}"
         rm -f "$tmp/ht-$w-$r"* ;;
     esac
 }
@@ -205,7 +208,7 @@ median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] :
 echo "== malloc backend overhead at the default rate (median of $reps rounds, modes interleaved)"
 echo "   load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ $do_pin = 1 ]; then
-    echo "   pinned: round r runs each mode on CPU r mod ${#cpus[@]} of (${cpus[*]}), the helper on the others; alloc_churn unpinned"
+    echo "   pinned: round r runs each mode on CPU r mod ${#cpus[@]} of (${cpus[*]}), the helper on the others; heaptrack and alloc_churn unpinned"
 else
     echo "   not pinned: runs land on whichever CPU the scheduler picks"
 fi
