@@ -462,7 +462,15 @@ int gct_profiler_start(const gct_profiler_config *cfg)
     g->seed = cfg->seed ? cfg->seed : ((uint64_t)gctp_real_ns() ^ ((uint64_t)getpid() << 32));
     g->flush_ms = cfg->flush_interval_ms ? cfg->flush_interval_ms : 100;
     g->heap_ms = cfg->heap_interval_ms ? cfg->heap_interval_ms : 100;
-    g->queue_capacity = cfg->queue_capacity ? cfg->queue_capacity : 65536;
+    /* The ring's pages are touched as the producers go round it, so over
+     * a long run all of them are: each first touch is a page fault in the
+     * program (~14 us on bench/preload.sh's VM) and each page counts in
+     * its RSS.  4096 records (1 MiB of cells) hold ~0.4 s of samples at
+     * the default rate for a program allocating 5 GB/s, far more than the
+     * writer's longest pause; sampling more often than every 64 KiB takes
+     * the big ring (16 MiB). */
+    g->queue_capacity = cfg->queue_capacity ? cfg->queue_capacity
+                      : (g->rate == 0 || g->rate >= 65536) ? 4096 : 65536;
     g->helper = want_helper(g->backend);
     g->target_pid = (int)getpid();
     if (gctp_env_expand_path(cfg->db_path, (long)getpid(), g->path, sizeof g->path) != 0) {

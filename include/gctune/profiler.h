@@ -33,8 +33,9 @@ typedef struct gct_profiler_config {
     const char *db_path;          /* required; "%p" is replaced by the pid */
     int64_t sample_rate;          /* bytes; < 0 = default (GCT_DEFAULT_SAMPLE_RATE), 0 = off, 1 = all */
     const gct_backend *backend;   /* NULL = gct_backend_libgc() */
-    uint32_t queue_capacity;      /* records; 0 = default (65536, pages touched only as it fills);
-                                     rounded up to a power of two */
+    uint32_t queue_capacity;      /* records; 0 = default: 4096 (1 MiB) at a sample_rate of
+                                     64 KiB and up or 0, else 65536 (16 MiB); pages touched
+                                     only as it fills; rounded up to a power of two */
     uint32_t flush_interval_ms;   /* 0 = default (100) */
     uint32_t heap_interval_ms;    /* heap_series period; 0 = default (100) */
     uint64_t seed;                /* 0 = random; fixed for reproducible sampling */

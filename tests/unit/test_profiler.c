@@ -383,6 +383,27 @@ static void test_helper_mode(void **state)
     sqlite3_close(db);
 }
 
+/* queue_capacity 0: 4096 records at the default rate, at 64 KiB and at
+ * rate 0 (the ring's pages are all touched over a long run), 65536 when
+ * sampling more often than every 64 KiB; a given capacity is kept. */
+static void test_default_queue_capacity(void **state)
+{
+    (void)state;
+    static const struct { int64_t rate; uint32_t queue; int64_t want; } cases[] = {
+        { -1, 0, 4096 }, { 65536, 0, 4096 }, { 0, 0, 4096 }, { 65535, 0, 65536 }, { 1, 0, 65536 },
+        { -1, 100, 100 },
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[256], name[32];
+        snprintf(name, sizeof name, "queue%zu.sqlite", i);
+        start_recording(path, name, cases[i].rate, cases[i].queue);
+        gct_profiler_stop();
+        sqlite3 *db = open_db(path);
+        assert_int_equal(q_int(db, "SELECT value FROM meta WHERE key = 'queue_capacity'"), cases[i].want);
+        sqlite3_close(db);
+    }
+}
+
 static void test_dropped_with_tiny_queue(void **state)
 {
     (void)state;
@@ -555,6 +576,7 @@ int main(void)
         cmocka_unit_test(test_stack_order),
         cmocka_unit_test(test_inuse_collector_frees),
         cmocka_unit_test(test_threads),
+        cmocka_unit_test(test_default_queue_capacity),
         cmocka_unit_test(test_stats_during_stop),
         cmocka_unit_test(test_helper_mode),
         cmocka_unit_test(test_dropped_with_tiny_queue),
