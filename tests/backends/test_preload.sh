@@ -69,31 +69,32 @@ drop=$(q "SELECT value FROM meta WHERE key = 'dropped_samples'")
 [ $((n + drop)) -ge 80000 ] || fail "rate 1: site_small $n samples + $drop dropped, want >= 80000"
 echo "ok 2 - GCTUNE_SAMPLE_RATE=1: site_calloc 5000 samples, site_small $n (+$drop dropped)"
 
+# every_free_recorded MODE SITE COUNT: runs "$prog MODE" at rate 1, whose
+# site SITE allocates COUNT blocks and frees them all; each must be a
+# sample (or a counted drop), and each sample's free recorded (or a
+# counted dropped free).  Sets n and freed.
+every_free_recorded() {
+    db="$tmp/$1.sqlite"
+    LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=1 GCTUNE_PROFILE_QUEUE=1048576 \
+        "$prog" "$1" >"$tmp/out" 2>"$tmp/err" || fail "exit $? in $1"
+    [ "$(cat "$tmp/out")" = "$1 $3" ] || fail "$1 output: $(cat "$tmp/out")"
+    local r drop dropf
+    r=$(site "$2"); n=${r%%|*}; r=${r#*|}; r=${r#*|}; freed=${r%%|*}
+    drop=$(q "SELECT value FROM meta WHERE key = 'dropped_samples'")
+    dropf=$(q "SELECT value FROM meta WHERE key = 'dropped_frees'")
+    [ $((n + drop)) -eq "$3" ] || fail "$1: $n samples + $drop dropped, want $3"
+    [ $((freed + dropf)) -eq "$n" ] || fail "$1: $freed of $n samples freed (+$dropf dropped frees)"
+}
+
 # 2b. rate 1, 100000 blocks freed in shuffled order by another thread
-db="$tmp/shuf.sqlite"
-LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=1 GCTUNE_PROFILE_QUEUE=1048576 \
-    "$prog" shuffle >"$tmp/out" 2>"$tmp/err" || fail "exit $? in shuffle"
-[ "$(cat "$tmp/out")" = "shuffle 100000" ] || fail "shuffle output: $(cat "$tmp/out")"
-r=$(site site_shuffle); n=${r%%|*}; r=${r#*|}; r=${r#*|}; freed=${r%%|*}
-drop=$(q "SELECT value FROM meta WHERE key = 'dropped_samples'")
-dropf=$(q "SELECT value FROM meta WHERE key = 'dropped_frees'")
-[ $((n + drop)) -eq 100000 ] || fail "shuffle: $n samples + $drop dropped, want 100000"
-[ $((freed + dropf)) -eq "$n" ] || fail "shuffle: $freed of $n samples freed (+$dropf dropped frees)"
+every_free_recorded shuffle site_shuffle 100000
 echo "ok 2b - shuffled frees: $n samples, $freed freed"
 
 # 2c. rate 1, a small live set under inserts and frees from 4 threads at
 # once (cross-thread frees too): the sampled set's filter is rebuilt over
 # and over while other threads use it; a free it missed would leave its
 # sample without freed_ns
-db="$tmp/ring.sqlite"
-LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=1 GCTUNE_PROFILE_QUEUE=1048576 \
-    "$prog" ring >"$tmp/out" 2>"$tmp/err" || fail "exit $? in ring"
-[ "$(cat "$tmp/out")" = "ring 200000" ] || fail "ring output: $(cat "$tmp/out")"
-r=$(site site_ring); n=${r%%|*}; r=${r#*|}; r=${r#*|}; freed=${r%%|*}
-drop=$(q "SELECT value FROM meta WHERE key = 'dropped_samples'")
-dropf=$(q "SELECT value FROM meta WHERE key = 'dropped_frees'")
-[ $((n + drop)) -eq 200000 ] || fail "ring: $n samples + $drop dropped, want 200000"
-[ $((freed + dropf)) -eq "$n" ] || fail "ring: $freed of $n samples freed (+$dropf dropped frees)"
+every_free_recorded ring site_ring 200000
 echo "ok 2c - concurrent inserts and frees: $n samples, $freed freed"
 
 # 3. rate 0: a database, no samples
