@@ -37,18 +37,20 @@
  * Bloom-style filter of one bit per value of a second, cheaper hash of the
  * address (one multiply, filter_of): the bit of every address in the set
  * is 1; 8 KiB that stay in the L1 cache for free() to test.  An address's
- * stripe is chosen by its filter index.  Inserts set bits (atomic or);
- * removals leave them, and filter_rebuild clears the stale ones now and
- * then (see there).  free() of a block whose bit is 0 (nearly all of
- * them) takes no lock; while the set is empty (`live` == 0: not
+ * stripe is chosen by its filter index, and `filter_count` (a byte per
+ * index, under that stripe's lock) clears the bit when the last entry
+ * with its index goes: a bit left set after its block was freed would
+ * send every later free of whatever reuses that address (binary-trees
+ * frees the same few addresses millions of times) to the locked path.
+ * free() of a block whose bit is 0 (nearly all of them) takes no lock; while the set is empty (`live` == 0: not
  * recording, rate 0) free does not even read the bits.
  * Memory: every page a program touches for the first time costs it a page
  * fault (~14 us on the 2-vCPU VM of bench/preload.sh: more than a
  * thousand interposed calls), so the set touches few: 8 stripes of 32
- * entries in two pages of .bss, the 8 KiB of bits, and tables that grow
- * with the number of live sampled blocks, not with the program's heap
- * (it had 64 stripes of a page each and 256 KiB of per-bit counters: 129
- * page faults in a 0.4 s churn run).
+ * entries in two pages of .bss, the 8 KiB of bits, at most the 16 pages of
+ * byte counters, and tables that grow with the number of live sampled
+ * blocks, not with the program's heap (it had 64 stripes of a page each
+ * and 256 KiB of 32-bit counters: 129 page faults in a 0.4 s churn run).
  * Invariant: an address is in the table exactly while its sampled block is
  * live; it is inserted before the allocation returns and removed before
  * the block goes back to glibc, so a reused address never meets a stale
@@ -105,7 +107,7 @@ static TLS struct gct_sample_tls tls;
 /* ---- the sampled set ---- */
 
 #define NSTRIPE 8
-#define FILTER_BITS 16         /* 8 KiB of bits */
+#define FILTER_BITS 16         /* 8 KiB of bits, 64 KiB of counters */
 #define FIRST_CAP 32           /* entries in a stripe's own first table */
 struct entry {
     uintptr_t addr;              /* 0 = empty */
@@ -119,8 +121,12 @@ struct stripe {
     struct entry first[FIRST_CAP];
 } __attribute__((aligned(64)));
 static struct stripe stripes[NSTRIPE];
+/* filter_count[i]: entries whose address has filter index i, under the
+ * lock of stripe i % NSTRIPE (a byte of its own: neighbours belong to other
+ * stripes); 255 sticks (the bit then stays set: a false hit now and then,
+ * never a miss).  filter_bits: bit i set iff filter_count[i] != 0. */
+static uint8_t filter_count[1u << FILTER_BITS];
 static uint64_t filter_bits[(1u << FILTER_BITS) / 64];   /* atomic */
-static uint64_t filter_set;      /* atomic: bits set in filter_bits (may overcount) */
 static uint64_t live;            /* atomic: entries in the set (0: free skips the filter too) */
 
 static inline uint64_t hash_addr(uintptr_t p)
@@ -238,9 +244,10 @@ static void set_add(void *obj, uint64_t token, uint64_t g)
     pthread_mutex_lock(&s->lock);
     if (stripe_insert(s, p, h, token, g) == 0) {
         __atomic_add_fetch(&live, 1, __ATOMIC_RELAXED);
-        uint64_t bit = 1ull << (fi % 64);
-        if (!(__atomic_fetch_or(&filter_bits[fi / 64], bit, __ATOMIC_RELEASE) & bit))
-            __atomic_add_fetch(&filter_set, 1, __ATOMIC_RELAXED);
+        if (filter_count[fi] == 0)
+            __atomic_fetch_or(&filter_bits[fi / 64], 1ull << (fi % 64), __ATOMIC_RELEASE);
+        if (filter_count[fi] < 255)
+            filter_count[fi]++;
     }
     pthread_mutex_unlock(&s->lock);
 }
@@ -248,51 +255,13 @@ static void set_add(void *obj, uint64_t token, uint64_t g)
 /* 0 when obj is certainly not in the set: nothing is (`live` == 0), or its
  * filter bit is 0.  The insertion happened before the allocation
  * returned, and the block reached this thread after that: the bit is
- * visible, and no rebuild clears it while the block is in the set. */
+ * visible, and it is cleared only once no entry has its index. */
 static inline int may_be_sampled(void *obj)
 {
     if (__builtin_expect(__atomic_load_n(&live, __ATOMIC_RELAXED) == 0, 1))
         return 0;
     size_t fi = filter_of((uintptr_t)obj);
     return (__atomic_load_n(&filter_bits[fi / 64], __ATOMIC_ACQUIRE) >> (fi % 64)) & 1;
-}
-
-/* Removals leave their bits set (a bit may stand for several entries);
- * once the bits set pass twice the entries plus REBUILD_SLACK, the bits
- * are recomputed from the tables with every stripe locked (no insert
- * or removal meanwhile), into a copy, then stored word by word: each new
- * word keeps every bit of a live entry, so a free that reads it while the
- * others change never misses one.  A rebuild costs a pass over the tables
- * (2 to 3 slots per entry) and comes at most once per live + REBUILD_SLACK
- * removals; between rebuilds at most 2 live + REBUILD_SLACK of the 65536
- * bits are set (a free's false hit, which takes a stripe lock, is that
- * rare). */
-#define REBUILD_SLACK 64
-static void filter_rebuild(void)
-{
-    static uint64_t fresh[(1u << FILTER_BITS) / 64];   /* under every stripe lock */
-    for (int i = 0; i < NSTRIPE; i++)
-        pthread_mutex_lock(&stripes[i].lock);
-    if (__atomic_load_n(&filter_set, __ATOMIC_RELAXED) >
-        2 * __atomic_load_n(&live, __ATOMIC_RELAXED) + REBUILD_SLACK) {
-        memset(fresh, 0, sizeof fresh);
-        for (int i = 0; i < NSTRIPE; i++) {
-            const struct stripe *s = &stripes[i];
-            for (size_t j = 0; j < s->cap; j++)
-                if (s->tab[j].addr) {
-                    size_t fi = filter_of(s->tab[j].addr);
-                    fresh[fi / 64] |= 1ull << (fi % 64);
-                }
-        }
-        uint64_t n = 0;
-        for (size_t w = 0; w < sizeof fresh / sizeof fresh[0]; w++) {
-            __atomic_store_n(&filter_bits[w], fresh[w], __ATOMIC_RELEASE);
-            n += (uint64_t)__builtin_popcountll(fresh[w]);
-        }
-        __atomic_store_n(&filter_set, n, __ATOMIC_RELAXED);
-    }
-    for (int i = NSTRIPE - 1; i >= 0; i--)
-        pthread_mutex_unlock(&stripes[i].lock);
 }
 
 /* Takes obj out of the set if it is there; returns its token (0 if not
@@ -308,12 +277,14 @@ static inline uint64_t set_take(void *obj, uint64_t *gout)
     struct entry e;
     pthread_mutex_lock(&s->lock);
     int found = stripe_remove(s, p, h, &e);
-    uint64_t left = found ? __atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED) : 0;
+    if (found) {
+        if (filter_count[fi] != 255 && --filter_count[fi] == 0)
+            __atomic_fetch_and(&filter_bits[fi / 64], ~(1ull << (fi % 64)), __ATOMIC_RELEASE);
+        __atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
+    }
     pthread_mutex_unlock(&s->lock);
     if (!found)
         return 0;
-    if (__atomic_load_n(&filter_set, __ATOMIC_RELAXED) > 2 * left + REBUILD_SLACK)
-        filter_rebuild();
     *gout = e.gen;
     return e.token;
 }
@@ -644,10 +615,13 @@ static void fork_child(void)
         stripe_reset(&stripes[i]);
         pthread_mutex_init(&stripes[i].lock, NULL);
     }
-    /* nothing touched, not even the bits (a memset would fault in their
-     * pages in every fork child, the profiler's helper included): with
-     * live == 0 free() does not read them, and the first rebuild (once
-     * filter_set says so) clears the stale ones */
+    /* live == 0: every counter and bit is 0 already, and their untouched
+     * pages stay unallocated (a memset would fault them in, in every fork
+     * child, the profiler's helper included) */
+    if (live) {
+        memset(filter_count, 0, sizeof filter_count);
+        memset(filter_bits, 0, sizeof filter_bits);
+    }
     live = 0;
     pthread_mutex_init(&attach_lock, NULL);
     pthread_mutex_init(&stats_lock, NULL);

@@ -18,8 +18,8 @@
  * from site_ring, freeing the oldest before each of RING_N allocations,
  * and pass every 7th block to the next thread to free: a small live set
  * under constant inserts and removals from several threads, which makes
- * the malloc backend rebuild its filter of sampled addresses over and
- * over while other threads insert and free.
+ * the malloc backend set and clear the filter bits of sampled addresses
+ * over and over while other threads test them.
  */
 #define _GNU_SOURCE
 #include <malloc.h>

@@ -91,9 +91,9 @@ every_free_recorded shuffle site_shuffle 100000
 echo "ok 2b - shuffled frees: $n samples, $freed freed"
 
 # 2c. rate 1, a small live set under inserts and frees from 4 threads at
-# once (cross-thread frees too): the sampled set's filter is rebuilt over
-# and over while other threads use it; a free it missed would leave its
-# sample without freed_ns
+# once (cross-thread frees too): the sampled set's filter bits are set and
+# cleared over and over while other threads test them; a free that missed
+# its bit would leave its sample without freed_ns
 every_free_recorded ring site_ring 200000
 echo "ok 2c - concurrent inserts and frees: $n samples, $freed freed"
 
