@@ -55,6 +55,7 @@
 #endif
 
 #include "symbolize.h"
+#include "fnv.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -185,10 +186,7 @@ struct symidx {
 
 static uint64_t hash_str(const char *p)
 {
-    uint64_t h = 0xcbf29ce484222325ull;          /* FNV-1a */
-    for (; *p; p++)
-        h = (h ^ (unsigned char)*p) * 0x100000001b3ull;
-    return h;
+    return gct_fnv1a_str(p);
 }
 
 static int strtab_grow(struct strtab *t)

@@ -40,6 +40,7 @@
  * are encoded as two's complement varints, as protobuf's int64 is.
  */
 #include "pprof.h"
+#include "fnv.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -127,12 +128,7 @@ static int grow(void **arr, size_t *cap, size_t need, size_t elem)
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
-    uint64_t h = 1469598103934665603ULL;          /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h ^= (unsigned char)s[i];
-        h *= 1099511628211ULL;
-    }
-    return h;
+    return gct_fnv1a(s, n);
 }
 
 static uint64_t hash_pair(int64_t a, int64_t b)

@@ -35,6 +35,7 @@
 #include <sys/un.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "fnv.h"
 #include "store_priv.h"
 #include "schema_sql.h"     /* generated: static const char gcts_schema_sql[] */
 
@@ -250,9 +251,7 @@ static int claim_address(const char *path, struct sockaddr_un *sa, socklen_t *le
     size_t room = sizeof sa->sun_path - 1;
     int n = snprintf(name, room, "gctune-rec/%jx/%jx/%s", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino, base);
     if (n < 0 || (size_t)n >= room) {
-        uint64_t h = 1469598103934665603ULL;
-        for (const unsigned char *c = (const unsigned char *)base; *c; c++)
-            h = (h ^ *c) * 1099511628211ULL;
+        uint64_t h = gct_fnv1a_str(base);
         n = snprintf(name, room, "gctune-rec/%jx/%jx/#%016" PRIx64, (uintmax_t)st.st_dev,
                      (uintmax_t)st.st_ino, h);
     }

@@ -26,7 +26,7 @@ for lib in tuner prof test pprof store sym model; do
     [ -f "$B/.libs/libgctune_$lib.a" ] || { echo "stress-fuzz: $B/.libs/libgctune_$lib.a missing: run make first" >&2; exit 1; }
 done
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
-inc="-I$S/include -I$S/libgc -I$S -I$S/store -I$B/store -I$S/reports -I$S/tuner -I$S/profiler $FUZZ_CFLAGS"
+inc="-I$S/include -I$S/libgc -I$S/common -I$S -I$S/store -I$B/store -I$S/reports -I$S/tuner -I$S/profiler $FUZZ_CFLAGS"
 mkdir -p "$FUZZ_WORKDIR"
 status=0
 for t in $targets; do
