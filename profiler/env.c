@@ -57,7 +57,7 @@ int gctp_env_seed(const char *s, uint64_t *out)
     return 0;
 }
 
-/* A decimal CPU number below GCTP_MAX_CPUS at *pp, advanced past it. */
+/* A decimal CPU number below CPU_SETSIZE at *pp, advanced past it. */
 static int cpu_number(const char **pp, unsigned *out)
 {
     const char *p = *pp;
@@ -66,7 +66,7 @@ static int cpu_number(const char **pp, unsigned *out)
     unsigned v = 0;
     for (; isdigit((unsigned char)*p); p++) {
         v = v * 10 + (unsigned)(*p - '0');
-        if (v >= GCTP_MAX_CPUS)
+        if (v >= CPU_SETSIZE)
             return -1;
     }
     *pp = p;
@@ -74,9 +74,10 @@ static int cpu_number(const char **pp, unsigned *out)
     return 0;
 }
 
-int gctp_env_cpus(const char *s, uint64_t out[GCTP_MAX_CPUS / 64])
+int gctp_env_cpus(const char *s, cpu_set_t *out)
 {
-    uint64_t set[GCTP_MAX_CPUS / 64] = { 0 };
+    cpu_set_t set;
+    CPU_ZERO(&set);
     if (!s || !*s)
         return -1;
     const char *p = s;
@@ -91,13 +92,13 @@ int gctp_env_cpus(const char *s, uint64_t out[GCTP_MAX_CPUS / 64])
                 return -1;
         }
         for (unsigned c = lo; c <= hi; c++)
-            set[c / 64] |= 1ull << (c % 64);
+            CPU_SET(c, &set);
         if (*p == '\0')
             break;
         if (*p++ != ',')
             return -1;
     }
-    memcpy(out, set, sizeof set);
+    *out = set;
     return 0;
 }
 

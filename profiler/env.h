@@ -10,6 +10,10 @@
 #ifndef GCTUNE_PROFILER_ENV_H
 #define GCTUNE_PROFILER_ENV_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE   /* cpu_set_t */
+#endif
+#include <sched.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -26,11 +30,10 @@ int gctp_env_queue(const char *s, uint32_t *out);
 int gctp_env_seed(const char *s, uint64_t *out);
 
 /* GCTUNE_HELPER_CPUS: a list of CPU numbers and ranges, "1", "0-3,6",
- * each below GCTP_MAX_CPUS, no blanks, no empty item, ranges ascending.
- * 0 and out[0..GCTP_MAX_CPUS/64) set (bit i of out[i / 64]: CPU i), or -1
- * (out untouched). */
-#define GCTP_MAX_CPUS 1024
-int gctp_env_cpus(const char *s, uint64_t out[GCTP_MAX_CPUS / 64]);
+ * each below CPU_SETSIZE (1024), no blanks, no empty item, ranges
+ * ascending.  0 and *out set to those CPUs (for sched_setaffinity), or -1
+ * (*out untouched). */
+int gctp_env_cpus(const char *s, cpu_set_t *out);
 
 /* GCTUNE_PROFILE's path: copies in to out (len > 0 bytes), each "%p"
  * replaced by pid; always NUL-terminates, truncating to len - 1 bytes.

@@ -120,22 +120,11 @@ static void set_cpus(void)
     const char *e = getenv("GCTUNE_HELPER_CPUS");
     if (!e || !*e)
         return;
-    uint64_t bits[GCTP_MAX_CPUS / 64];
-    if (gctp_env_cpus(e, bits) != 0) {
+    cpu_set_t set;
+    if (gctp_env_cpus(e, &set) != 0)
         gctp_msg("GCTUNE_HELPER_CPUS=%s: not a list of CPUs (like 1 or 0-3,6); ignored", e);
-        return;
-    }
-    cpu_set_t *set = CPU_ALLOC(GCTP_MAX_CPUS);
-    if (!set)
-        return;
-    size_t sz = CPU_ALLOC_SIZE(GCTP_MAX_CPUS);
-    CPU_ZERO_S(sz, set);
-    for (unsigned c = 0; c < GCTP_MAX_CPUS; c++)
-        if (bits[c / 64] >> (c % 64) & 1)
-            CPU_SET_S(c, sz, set);
-    if (sched_setaffinity(0, sz, set) != 0)
+    else if (sched_setaffinity(0, sizeof set, &set) != 0)
         gctp_msg("GCTUNE_HELPER_CPUS=%s: the recording helper cannot run there: %s; ignored", e, strerror(errno));
-    CPU_FREE(set);
 }
 
 static __attribute__((noreturn)) void helper_main(void)

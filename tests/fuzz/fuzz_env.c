@@ -20,6 +20,7 @@
  * tests/fuzz/replay_main.c (make check replays tests/fuzz/corpus/env), and
  * with clang -fsanitize=fuzzer (make stress-fuzz).
  */
+#define _GNU_SOURCE   /* cpu_set_t, for gctp_env_cpus */
 #include <inttypes.h>
 #include <limits.h>
 #include <math.h>
@@ -173,29 +174,28 @@ static void fuzz_profiler(const char *s, size_t size, uint8_t first)
 
     /* a CPU list: at least one CPU; printed back as ranges, it parses to
      * the same set */
-    uint64_t cpus[GCTP_MAX_CPUS / 64];
-    memset(cpus, 0xa5, sizeof cpus);
-    rc = gctp_env_cpus(s, cpus);
+    cpu_set_t cpus, untouched;
+    memset(&cpus, 0xa5, sizeof cpus);
+    untouched = cpus;
+    rc = gctp_env_cpus(s, &cpus);
     CHECK(rc == 0 || rc == -1);
     if (rc == 0) {
-        char buf[8 * GCTP_MAX_CPUS];
-        size_t n = 0, ncpu = 0;
-        for (unsigned c = 0; c < GCTP_MAX_CPUS; c++) {
-            if (!(cpus[c / 64] >> (c % 64) & 1))
+        char buf[8 * CPU_SETSIZE];
+        size_t n = 0;
+        for (unsigned c = 0; c < CPU_SETSIZE; c++) {
+            if (!CPU_ISSET(c, &cpus))
                 continue;
             unsigned e = c;
-            while (e + 1 < GCTP_MAX_CPUS && (cpus[(e + 1) / 64] >> ((e + 1) % 64) & 1))
+            while (e + 1 < CPU_SETSIZE && CPU_ISSET(e + 1, &cpus))
                 e++;
             n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%u-%u", n ? "," : "", c, e);
-            ncpu += e - c + 1;
             c = e;
         }
-        CHECK(ncpu >= 1);
-        uint64_t back[GCTP_MAX_CPUS / 64];
-        CHECK(gctp_env_cpus(buf, back) == 0 && memcmp(back, cpus, sizeof back) == 0);
+        CHECK(CPU_COUNT(&cpus) >= 1);
+        cpu_set_t back;
+        CHECK(gctp_env_cpus(buf, &back) == 0 && CPU_EQUAL(&back, &cpus));
     } else {
-        for (size_t i = 0; i < sizeof cpus / sizeof cpus[0]; i++)
-            CHECK(cpus[i] == 0xa5a5a5a5a5a5a5a5ull);
+        CHECK(memcmp(&cpus, &untouched, sizeof cpus) == 0);
     }
 
     /* %p expansion into buffers of exactly len bytes, len from the input */
