@@ -290,9 +290,14 @@ static size_t json_str(char *out, size_t len, size_t n, const char *s, size_t sl
     return n;
 }
 
-static int write_meta(void)
+/* gcts_create_claimed's init: the run's meta, in the database before it
+ * appears at its path, so that a reader finding the file knows the
+ * recording's mode and helper (store_read.c waits for a helper still
+ * finishing a database: a program killed before the helper had written
+ * this used to leave readers an empty recording to read). */
+static int write_meta(gcts_db *db, void *arg)
 {
-    gcts_db *db = gctp.db;
+    (void)arg;
     char buf[8192];
     ssize_t k = readlink("/proc/self/exe", buf, sizeof buf - 1);
     buf[k > 0 ? k : 0] = 0;
@@ -379,15 +384,15 @@ int gctp_open_db(void)
 {
     char msg[PATH_MAX + 256];
     /* the database takes the claim over (and drops it if it fails) */
-    gctp.db = gcts_create_claimed(gctp.path, gctp.claim_fd, msg, sizeof msg);
+    gctp.db = gcts_create_claimed(gctp.path, gctp.claim_fd, write_meta, NULL, msg, sizeof msg);
     gctp.claim_fd = -1;
     if (!gctp.db) {
         int err = errno ? errno : EIO;
         gctp_msg("%s; running without profiling", msg);
         return err;
     }
-    if (write_meta() != 0 || gctp_writer_prepare() != 0) {
-        gctp_msg("%s: cannot write: %s; running without profiling", gctp.path, gcts_errmsg(gctp.db));
+    if (gctp_writer_prepare() != 0) {   /* it said why */
+        gctp_msg("%s: running without profiling", gctp.path);
         gcts_close(gctp.db);
         gctp.db = NULL;
         return EIO;
@@ -492,6 +497,12 @@ int gct_profiler_start(const gct_profiler_config *cfg)
         errno = EBUSY;
         return -1;
     }
+    /* The old recording goes now, not when the helper creates the new
+     * one: a reader finding the path claimed waits for the file that
+     * appears there (store_read.c), never reads the old one meanwhile.
+     * What cannot be removed, gcts_create_claimed reports. */
+    if (g->claim_fd >= 0)
+        (void)gcts_remove_db(g->path);
     void *shp = mmap(NULL, sizeof *g->sh, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
     if (shp == MAP_FAILED) {
         err = errno;

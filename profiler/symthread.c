@@ -85,8 +85,14 @@ static void *main_fn(void *arg)
 int gctp_symq_start(void)
 {
     /* helper mode: the profiled process is another process (our copy of
-     * its modules is as of the fork; it may dlopen more) */
+     * its modules is as of the fork; it may dlopen more).  When it is
+     * already gone (killed before the helper got here, which a loaded
+     * machine makes likely for a short program), its maps cannot be read:
+     * our own modules are its modules as of the fork, which name every
+     * frame but those in libraries it dlopen'ed later. */
     sym = gctp.helper ? gctp_sym_new_pid(gctp.target_pid) : gctp_sym_new();
+    if (!sym && gctp.helper)
+        sym = gctp_sym_new();
     quit = busy = 0;
     maps_seen = 0;
     int err = pthread_create(&thread, NULL, main_fn, NULL);

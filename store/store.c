@@ -5,7 +5,8 @@
  * Invariants:
  *   - gcts_create hands out a database only once the file exists with mode
  *     0600, is in WAL mode with synchronous=NORMAL, holds the whole schema,
- *     has user_version = GCTS_SCHEMA_VERSION and meta.schema_version set;
+ *     has user_version = GCTS_SCHEMA_VERSION and meta.schema_version set,
+ *     and holds what gcts_create_claimed's init wrote;
  *     the file appears at its path only in that state (built under a
  *     temporary name, then renamed), so a kill at any moment never leaves
  *     a half-made database; on any failure it removes what it created and
@@ -22,7 +23,7 @@
  *     atomic test-and-set, and the kernel ends the claim with its last
  *     descriptor, whatever ends the process.
  * Nothing here starts or ends a transaction except gcts_begin/gcts_commit
- * (and gcts_create, around the schema).
+ * (and gcts_create, around the schema and init).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -286,6 +287,34 @@ int gcts_claim_path(const char *path)
     return fd;
 }
 
+int gcts_path_claimed(const char *path)
+{
+    struct sockaddr_un sa;
+    socklen_t len;
+    if (!path || claim_address(path, &sa, &len) != 0)
+        return 0;
+    int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    /* connecting a datagram socket to a bound name succeeds, to a name
+     * nobody has bound fails (ECONNREFUSED); nothing is sent */
+    int rc = connect(fd, (struct sockaddr *)&sa, len);
+    close(fd);
+    return rc == 0;
+}
+
+int gcts_remove_db(const char *path)
+{
+    if (!path || !*path) {
+        errno = EINVAL;
+        return -1;
+    }
+    int rc = remove_file(path, "");
+    for (size_t i = 0; i < sizeof companions / sizeof companions[0]; i++)
+        rc |= remove_file(path, companions[i]);
+    return rc;
+}
+
 void gcts_forget_claim(gcts_db *db)
 {
     if (db && db->claim_fd >= 0) {
@@ -302,7 +331,7 @@ void gcts_forget_claim(gcts_db *db)
  * path is claimed before anything of an old file is touched. */
 gcts_db *gcts_create(const char *path, char *err, size_t errlen)
 {
-    return gcts_create_claimed(path, -1, err, errlen);
+    return gcts_create_claimed(path, -1, NULL, NULL, err, errlen);
 }
 
 /* Closes claim_fd (if >= 0), keeping errno. */
@@ -314,7 +343,30 @@ static void drop_claim(int claim_fd)
     errno = e;
 }
 
-gcts_db *gcts_create_claimed(const char *path, int claim_fd, char *err, size_t errlen)
+/* init(db, arg) in one transaction on the temporary file, then every
+ * statement it prepared finalized (the connection is closed next). */
+static int run_init(gcts_db *db, gcts_init_fn init, void *arg)
+{
+    if (!init)
+        return 0;
+    if (gcts_begin(db) != 0)
+        return -1;
+    if (init(db, arg) != 0) {
+        if (!db->err[0])
+            gcts_i_fail(db, "cannot write the first records");
+        return -1;   /* the close rolls back, and the file is removed */
+    }
+    if (gcts_commit(db) != 0)
+        return -1;
+    for (int i = 0; i < GCTS_ST_COUNT; i++) {
+        (void)sqlite3_finalize(db->stmt[i]);
+        db->stmt[i] = NULL;
+    }
+    return 0;
+}
+
+gcts_db *gcts_create_claimed(const char *path, int claim_fd, gcts_init_fn init, void *arg,
+                             char *err, size_t errlen)
 {
     if (!path || !*path) {
         drop_claim(claim_fd);
@@ -359,7 +411,7 @@ gcts_db *gcts_create_claimed(const char *path, int claim_fd, char *err, size_t e
         gcts_i_fail(db, "cannot create: %s", strerror(errno));
         goto fail;
     }
-    if (open_rw(db, tmp) != 0 || write_schema(db) != 0)
+    if (open_rw(db, tmp) != 0 || write_schema(db) != 0 || run_init(db, init, arg) != 0)
         goto fail;
     /* Closing checkpoints the WAL into the file and removes -wal/-shm. */
     if (sqlite3_close(db->db) != SQLITE_OK) {

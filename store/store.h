@@ -102,7 +102,16 @@ void gcts_heap_point_init(gcts_heap_point *p);
  * (closed by gcts_close, or at once if the creation fails).  Where no
  * claim can be made at all (no socket), gcts_create goes on without. */
 gcts_db *gcts_create(const char *path, char *err, size_t errlen);
-gcts_db *gcts_create_claimed(const char *path, int claim_fd, char *err, size_t errlen);
+/* As gcts_create, with the path claimed by the caller (claim_fd, or -1:
+ * claim it here) and, if init is not NULL, init(db, arg) run in one
+ * transaction on the database before it appears at path: what init
+ * writes (the profiler's meta: its mode, the helper's pid, ...) is there
+ * for any reader that finds the file.  init returns 0, or -1 with the
+ * error left in db (gcts_set_meta's); then nothing appears at path and
+ * the creation fails with that message. */
+typedef int (*gcts_init_fn)(gcts_db *db, void *arg);
+gcts_db *gcts_create_claimed(const char *path, int claim_fd, gcts_init_fn init, void *arg,
+                             char *err, size_t errlen);
 /* Claims path for one recording: a descriptor (close-on-exec) that holds
  * the claim while it, or a fork's copy of it, is open; -1 with errno
  * EBUSY if a live process holds a claim on the same file (same directory,
@@ -112,6 +121,17 @@ gcts_db *gcts_create_claimed(const char *path, int claim_fd, char *err, size_t e
  * descriptor is closed, a killed process included, and it never leaves a
  * file behind. */
 int gcts_claim_path(const char *path);
+/* 1 while a live process holds path's claim (a recording is being written
+ * there: the file is missing only while it is being created), else 0
+ * (none, or it cannot be told).  Never takes the claim, so a probe cannot
+ * make a starting recording fail. */
+int gcts_path_claimed(const char *path);
+/* Removes path's database and its -wal, -shm and -journal files (absent
+ * ones are fine): 0, or -1 with errno.  A recorder that claims a path
+ * long before it creates the database (the profiler, whose helper
+ * creates it) removes the old one at the claim, so that a claimed path
+ * never holds an older recording than the claimer's. */
+int gcts_remove_db(const char *path);
 /* 1 while process pid exists and is not a zombie and, if comm is not
  * NULL, is named comm (/proc/PID/stat); else 0. */
 int gcts_process_runs(long pid, const char *comm);

@@ -12,6 +12,8 @@
  *     left by a killed writer is recovered and indexes can be built), else
  *     read-only; nothing here writes to the database except
  *     gcts_build_indexes (and SQLite's own WAL recovery);
+ *   - a missing file whose path is claimed (a recording being created
+ *     there) is waited for (wait_for_file);
  *   - a recording still being finished by its helper process (the
  *     profiled program gone, the helper running) is handed out only once
  *     the helper has finished it or is gone (wait_for_helper);
@@ -226,6 +228,26 @@ static void wait_for_helper(gcts_db *db)
     }
 }
 
+/* A recording's file appears at its path only once its writer has
+ * created it (store.c), and a profiled program can end before its
+ * helper has: while path is missing and claimed, wait for it (10 ms
+ * steps, 120 s at most, a note on stderr after 1 s).  Then the header
+ * check again: has_sqlite_header's result. */
+static int wait_for_file(const char *path)
+{
+    int h = -1;
+    for (int i = 0; i < 12000 && gcts_path_claimed(path); i++) {
+        if (i == 100)
+            fprintf(stderr, "gctune: %s: waiting for the recording being created there\n", path);
+        struct timespec ts = { 0, 10000000 };
+        nanosleep(&ts, NULL);
+        if ((h = has_sqlite_header(path)) >= 0 || errno != ENOENT)
+            return h;
+    }
+    h = has_sqlite_header(path);
+    return h;
+}
+
 gcts_db *gcts_open_read(const char *path, char *err, size_t errlen)
 {
     if (!path || !*path) {
@@ -233,6 +255,8 @@ gcts_db *gcts_open_read(const char *path, char *err, size_t errlen)
         return NULL;
     }
     int h = has_sqlite_header(path);
+    if (h < 0 && errno == ENOENT)
+        h = wait_for_file(path);
     if (h < 0) {
         if (errno == ENOENT)
             gcts_i_put_err(err, errlen, "%s: no such file", path);

@@ -12,7 +12,8 @@
 #      leaves the parent's database alone (and prints nothing);
 #   5. SIGKILL: the helper still finishes the database (clean_exit 0, all
 #      samples written before the kill, frames named), and gctune analyze
-#      reads it;
+#      reads it; 5b: the same when the kill comes before the helper has
+#      even created the database (the helper starved of CPU);
 #   6. SIGINT to the process group (a Ctrl-C the program ignores) does not
 #      end the helper: clean_exit 1;
 #   7. as 4, but the child is started at once, before the parent's helper
@@ -104,6 +105,40 @@ n=$(stack_count site_killed)
 [ "$n" -ge 2300 ] || fail "kill: $n samples under site_killed, want >= 2300 (all written before the kill)"
 echo "ok 5 - SIGKILL: the helper finished the database ($n samples)"
 
+# 5b. SIGKILL before the helper has started: the helper shares its CPU
+# with 4 busy loops, so the program is killed before the helper has
+# created the database or read the program's maps.  gctune analyze waits
+# for the file (the path is claimed), finds the helper's meta in it from
+# the start, and every frame is named from the helper's copy of the
+# program's modules.  Before, such runs gave "no such file", or an
+# empty recording, or 2301 samples with no frame named (a CI run).
+cpus=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status)
+pcpu=${cpus%%[,-]*}
+hcpu=${cpus##*[,-]}
+hogs=
+trap 'kill $hogs 2>/dev/null; rm -rf "$tmp"' EXIT
+for _ in 1 2 3 4; do
+    taskset -c "$hcpu" sh -c 'while :; do :; done' &
+    hogs="$hogs $!"
+done
+for k in 1 2 3 4 5; do
+    db=$tmp/kill-early$k.sqlite
+    # (the group's stderr takes bash's "Killed" line)
+    { taskset -c "$pcpu" env LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=1 \
+        GCTUNE_HELPER_CPUS="$hcpu" "$prog" kill >/dev/null 2>&1; } 2>/dev/null
+    st=$?
+    [ $st -eq 137 ] || fail "kill early $k: exit status $st, want 137"
+    "$gctune" analyze "$db" >"$tmp/analyze" 2>&1 || fail "kill early $k: analyze failed: $(head -3 "$tmp/analyze")"
+    [ "$(meta profiler_mode)" = helper ] || fail "kill early $k: profiler_mode $(meta profiler_mode)"
+    [ "$(meta clean_exit)" = 0 ] || fail "kill early $k: clean_exit $(meta clean_exit)"
+    n=$(stack_count site_killed)
+    [ "$n" -ge 2300 ] || fail "kill early $k: $n samples under site_killed, want >= 2300 ($(q "SELECT count(*) FROM samples") samples, $(q "SELECT count(function) FROM frames") of $(q "SELECT count(*) FROM frames") frames named)"
+done
+kill $hogs 2>/dev/null
+wait $hogs 2>/dev/null
+hogs=
+echo "ok 5b - SIGKILL before the helper started: 5 runs, each complete and named (helper on CPU $hcpu with 4 busy loops)"
+
 # 6. SIGINT to the process group
 db=$tmp/sigint.sqlite
 out=$(setsid bash -c 'LD_PRELOAD="$1" GCTUNE_PROFILE="$2" GCTUNE_SAMPLE_RATE=1 "$3" sigint' _ "$lib" "$db" "$prog") ||
@@ -137,7 +172,7 @@ sleeper=$!
 hpid=
 for i in $(seq 1 100); do
     for p in $(pgrep -x gctune-writer); do
-        tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "GCTUNE_PROFILE=$db" && hpid=$p
+        tr '\0' '\n' 2>/dev/null <"/proc/$p/environ" | grep -qx "GCTUNE_PROFILE=$db" && hpid=$p
     done
     [ -n "$hpid" ] && break
     sleep 0.02

@@ -19,6 +19,8 @@
 #include "gc_internal.h"
 #include "gctune/profiler.h"
 #include "test_util.h"
+#include "internal.h"
+#include "symthread.h"
 
 static char tmpdir[] = "/tmp/gctune-prof-XXXXXX";
 static volatile void *volatile sink_ptr;
@@ -568,6 +570,55 @@ static int group_teardown(void **state)
     return 0;
 }
 
+/* The helper's symbolizer thread when the profiled program is already
+ * gone (killed before the helper had started it, as happens on a loaded
+ * machine; CI once saw a recording of 2301 samples with no frame named):
+ * it names frames from the helper's own modules, the program's as of the
+ * fork.  Here the "program" is a reaped child, and the ip one of ours
+ * (a return address: the lookup is of ip - 1). */
+static int symq_seen_mapping(const gctp_mapping *m, void *arg)
+{
+    (void)m;
+    (void)arg;
+    return 0;
+}
+
+static int symq_seen_frame(uint64_t ip, const gctp_sym *s, int found, void *arg)
+{
+    char *name = arg;
+    (void)ip;
+    snprintf(name, 128, "%s", found && s->function ? s->function : "(none)");
+    return 0;
+}
+
+static __attribute__((noinline)) int symq_target_fn(int x)
+{
+    return x * 3 + 1;
+}
+
+static void test_symq_target_gone(void **state)
+{
+    (void)state;
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0)
+        _exit(0);
+    assert_int_equal(waitpid(child, NULL, 0), child);
+    int helper = gctp.helper, target = gctp.target_pid;
+    gctp.helper = 1;
+    gctp.target_pid = (int)child;
+    assert_int_equal(gctp_symq_start(), 0);
+    assert_int_equal(gctp_symq_add((uint64_t)(uintptr_t)&symq_target_fn + 1), 0);
+    gctp_symq_wait_idle();
+    char name[128] = "";
+    assert_int_equal(gctp_symq_collect(symq_seen_mapping, symq_seen_frame, name), 0);
+    gctp_symq_stop();
+    gctp.helper = helper;
+    gctp.target_pid = target;
+    assert_int_equal(symq_target_fn(1), 4);
+    assert_string_equal(name, "symq_target_fn");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -579,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_default_queue_capacity),
         cmocka_unit_test(test_stats_during_stop),
         cmocka_unit_test(test_helper_mode),
+        cmocka_unit_test(test_symq_target_gone),
         cmocka_unit_test(test_dropped_with_tiny_queue),
         cmocka_unit_test(test_sigkill_mid_run),
         cmocka_unit_test(test_unwritable_path),

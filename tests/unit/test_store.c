@@ -668,7 +668,7 @@ static void test_claim_path(void **state)
     struct stat sb;
     assert_int_equal(stat(other, &sb), 0);
     assert_int_equal(sb.st_size, 14);
-    gcts_db *db = gcts_create_claimed(other, fd, err, sizeof err);
+    gcts_db *db = gcts_create_claimed(other, fd, NULL, NULL, err, sizeof err);
     if (!db)
         fail_msg("%s", err);
     assert_int_equal(claim_busy(other), 1);
@@ -733,6 +733,143 @@ static void test_close_unsynced(void **state)
     integrity_ok(q);
     sqlite3_close(q);
     assert_int_equal(gcts_close_unsynced(NULL), -1);
+}
+
+/* gcts_create_claimed's init runs before the file is at its path (a
+ * reader can never find the database without what init writes), and
+ * its rows are there when the file appears; an init that fails leaves
+ * nothing at the path (nor the temporary file), ends the claim and gives
+ * its error. */
+struct init_probe {
+    const char *path;
+    int calls, path_existed, fail;
+};
+
+static int init_cb(gcts_db *db, void *arg)
+{
+    struct init_probe *p = arg;
+    p->calls++;
+    p->path_existed = file_exists(p->path);
+    if (gcts_set_meta(db, "profiler_mode", "helper") != 0 || gcts_set_meta_int(db, "writer_pid", 4242) != 0)
+        return -1;
+    if (p->fail == 1)
+        return gcts_set_meta(db, NULL, "x");   /* fails, with gcts's message */
+    return p->fail == 2 ? -1 : 0;              /* fails without one */
+}
+
+static void test_create_init(void **state)
+{
+    (void)state;
+    const char *path = in_dir("init.db");
+    char err[512] = "";
+    struct init_probe p = { path, 0, 0, 0 };
+    gcts_db *db = gcts_create_claimed(path, -1, init_cb, &p, err, sizeof err);
+    if (!db)
+        fail_msg("%s", err);
+    assert_int_equal(p.calls, 1);
+    assert_int_equal(p.path_existed, 0);
+    assert_int_equal(claim_busy(path), 1);
+    sqlite3 *q = NULL;   /* another connection sees init's rows at once */
+    assert_int_equal(sqlite3_open_v2(path, &q, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(query_int(q, "SELECT count(*) FROM meta WHERE key = 'profiler_mode' AND value = 'helper'"), 1);
+    assert_int_equal(query_int(q, "SELECT value FROM meta WHERE key = 'writer_pid'"), 4242);
+    sqlite3_close(q);
+    /* the statements init prepared were finalized with the temporary
+     * connection: the handed-out database prepares its own */
+    assert_int_equal(gcts_set_meta(db, "program", "init"), 0);
+    gcts_close(db);
+    assert_int_equal(claim_busy(path), 0);
+
+    for (int mode = 1; mode <= 2; mode++) {
+        const char *bad = in_dir(mode == 1 ? "init-fail1.db" : "init-fail2.db");
+        struct init_probe f = { bad, 0, 0, mode };
+        err[0] = 0;
+        assert_null(gcts_create_claimed(bad, -1, init_cb, &f, err, sizeof err));
+        assert_int_equal(f.calls, 1);
+        assert_false(file_exists(bad));
+        char tmpname[600];
+        snprintf(tmpname, sizeof tmpname, "%s.tmp-%ld", bad, (long)getpid());
+        assert_false(file_exists(tmpname));
+        assert_int_equal(claim_busy(bad), 0);
+        assert_non_null(strstr(err, mode == 1 ? "no key" : "cannot write the first records"));
+    }
+}
+
+/* gcts_path_claimed tells a claimed path without taking its claim;
+ * gcts_remove_db removes a database with its companions.  A reader
+ * (gcts_open_read) that finds a claimed path without a file waits for the
+ * recording being created there (a child claims, then creates the
+ * database 300 ms later); an unclaimed missing path fails at once. */
+static void test_open_read_waits_for_claimed_path(void **state)
+{
+    (void)state;
+    const char *path = in_dir("claimed-later.db");
+    char err[512] = "";
+    assert_int_equal(gcts_path_claimed(path), 0);
+    assert_int_equal(claim_busy(path), 0);   /* the probe took nothing */
+    int fd = gcts_claim_path(path);
+    assert_true(fd >= 0);
+    assert_int_equal(gcts_path_claimed(path), 1);
+    assert_int_equal(claim_busy(path), 1);
+    close(fd);
+    assert_int_equal(gcts_path_claimed(path), 0);
+    assert_int_equal(gcts_path_claimed(NULL), 0);
+    assert_int_equal(gcts_path_claimed(in_dir("no/such/dir.db")), 0);
+
+    /* gcts_remove_db */
+    char side[600];
+    write_file(path, "x", 1);
+    for (int i = 0; i < 3; i++) {
+        static const char *const sfx[] = { "-wal", "-shm", "-journal" };
+        snprintf(side, sizeof side, "%s%s", path, sfx[i]);
+        write_file(side, "x", 1);
+    }
+    assert_int_equal(gcts_remove_db(path), 0);
+    assert_false(file_exists(path));
+    assert_false(file_exists(side));
+    assert_int_equal(gcts_remove_db(path), 0);   /* nothing there: fine */
+    assert_int_equal(gcts_remove_db(""), -1);
+
+    /* unclaimed and missing: no wait */
+    assert_null(gcts_open_read(path, err, sizeof err));
+    assert_non_null(strstr(err, "no such file"));
+
+    int sync[2];
+    assert_int_equal(pipe(sync), 0);
+    pid_t child = fork();
+    assert_true(child >= 0);
+    if (child == 0) {
+        int cfd = gcts_claim_path(path);
+        char c = cfd >= 0 ? 'y' : 'n';
+        if (write(sync[1], &c, 1) != 1 || cfd < 0)
+            _exit(2);
+        usleep(300000);
+        char cerr[512];
+        gcts_db *cdb = gcts_create_claimed(path, cfd, NULL, NULL, cerr, sizeof cerr);
+        if (!cdb || gcts_set_meta(cdb, "program", "late") != 0)
+            _exit(3);
+        gcts_close(cdb);
+        _exit(0);
+    }
+    char c = 0;
+    assert_int_equal(read(sync[0], &c, 1), 1);
+    assert_int_equal(c, 'y');
+    close(sync[0]);
+    close(sync[1]);
+    gcts_db *db = gcts_open_read(path, err, sizeof err);
+    if (!db)
+        fail_msg("%s", err);
+    gcts_close(db);
+    int st = 0;
+    assert_int_equal(waitpid(child, &st, 0), child);
+    assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    db = gcts_open_read(path, err, sizeof err);
+    if (!db)
+        fail_msg("%s", err);
+    char v[32];
+    assert_int_equal(gcts_get_meta(db, "program", v, sizeof v), 0);
+    assert_string_equal(v, "late");
+    gcts_close(db);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1094,6 +1231,8 @@ int main(void)
         cmocka_unit_test(test_sigkill_keeps_committed_rows),
         cmocka_unit_test(test_claim_path),
         cmocka_unit_test(test_close_unsynced),
+        cmocka_unit_test(test_create_init),
+        cmocka_unit_test(test_open_read_waits_for_claimed_path),
         cmocka_unit_test(test_parse_frames_basic),
         cmocka_unit_test(test_parse_frames_garbage),
         cmocka_unit_test(test_parse_frames_million_chars),
