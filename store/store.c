@@ -180,11 +180,23 @@ static int create_0600(const char *name)
     return 0;
 }
 
-/* The schema, its version and meta.schema_version in one transaction,
- * then the switch to WAL (recorded in the file's header).  0, or -1 with
- * the reason in db->err. */
+/* On the temporary file: SQLite's syncs off (nothing needs to be durable
+ * before gcts_create_claimed syncs the whole file once, just before the
+ * rename; a crash before that leaves a stale temporary file, never a
+ * database at the path), the switch to WAL (recorded in the file's
+ * header), then the schema, its version and meta.schema_version in one
+ * transaction.  Eleven syncs of the journal, the file and the directory
+ * became one: creating a database took ~12 ms of a short recorded
+ * program's exit.  0, or -1 with the reason in db->err. */
 static int write_schema(gcts_db *db)
 {
+    if (exec1(db->db, "PRAGMA synchronous=OFF", NULL, 0) != SQLITE_OK)
+        return gcts_i_fail_sqlite(db, "synchronous=OFF");
+    char mode[16] = "";
+    if (exec1(db->db, "PRAGMA journal_mode=WAL", mode, sizeof mode) != SQLITE_OK)
+        return gcts_i_fail_sqlite(db, "journal_mode=WAL");
+    if (strcmp(mode, "wal") != 0)
+        return gcts_i_fail(db, "cannot use a WAL journal here (journal_mode is %s)", mode);
     char ver[128];
     snprintf(ver, sizeof ver,
              "PRAGMA user_version=%d;"
@@ -198,12 +210,20 @@ static int write_schema(gcts_db *db)
         sqlite3_free(msg);
         return -1;
     }
-    char mode[16] = "";
-    if (exec1(db->db, "PRAGMA journal_mode=WAL", mode, sizeof mode) != SQLITE_OK)
-        return gcts_i_fail_sqlite(db, "journal_mode=WAL");
-    if (strcmp(mode, "wal") != 0)
-        return gcts_i_fail(db, "cannot use a WAL journal here (journal_mode is %s)", mode);
     return 0;
+}
+
+/* fdatasync of the file at name: 0, or -1 with errno. */
+static int sync_file(const char *name)
+{
+    int fd = open(name, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
+    int rc = fdatasync(fd);
+    int e = errno;
+    close(fd);
+    errno = e;
+    return rc;
 }
 
 static int open_rw(gcts_db *db, const char *name)
@@ -419,6 +439,10 @@ gcts_db *gcts_create_claimed(const char *path, int claim_fd, gcts_init_fn init, 
         goto fail;
     }
     db->db = NULL;
+    if (sync_file(tmp) != 0) {
+        gcts_i_fail(db, "cannot create: sync: %s", strerror(errno));
+        goto fail;
+    }
     if (rename(tmp, path) != 0) {
         gcts_i_fail(db, "cannot create: %s", strerror(errno));
         goto fail;

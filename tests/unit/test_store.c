@@ -774,6 +774,9 @@ static void test_create_init(void **state)
     assert_int_equal(query_int(q, "SELECT count(*) FROM meta WHERE key = 'profiler_mode' AND value = 'helper'"), 1);
     assert_int_equal(query_int(q, "SELECT value FROM meta WHERE key = 'writer_pid'"), 4242);
     sqlite3_close(q);
+    /* the temporary file was built with SQLite's syncs off; the
+     * handed-out connection is the usual one: WAL, synchronous=NORMAL (1) */
+    assert_int_equal(query_int(gcts_sqlite(db), "PRAGMA synchronous"), 1);
     /* the statements init prepared were finalized with the temporary
      * connection: the handed-out database prepares its own */
     assert_int_equal(gcts_set_meta(db, "program", "init"), 0);
