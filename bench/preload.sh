@@ -49,7 +49,11 @@
 # unpinned (its interpreter process would have to share the program's
 # CPU), and so does alloc_churn (2 threads).
 # Printed: the median of each, ratio to plain, overhead % and "heaptrack
-# overhead / gctune overhead" (recording).  Then instruction counts from
+# overhead / gctune overhead" (recording), and the median and quartiles of
+# each round's recording / plain wall ratio (the two runs of a round share
+# a CPU and are at most minutes apart, so slow changes of the VM's speed
+# cancel out: plain churn's median moved from 0.39 s to 0.45 s between two
+# runs of the script on one day).  Then instruction counts from
 # callgrind, all threads (valgrind sums them into one total), plain vs idle
 # vs recording, with the calls to malloc/free/calloc/realloc and the
 # instructions per call spent in backends/malloc.c itself.
@@ -251,6 +255,16 @@ for w in 2 0 1 3; do
         awk -v pw="${W[plain]}" -v pc="${C[plain]}" -v rw="${W[recording]}" -v rc="${C[recording]}" -v fw="$fixw" -v fc="$fixc" \
             'BEGIN { printf "%-24s recording net of the fixed cost: %+.1f%% wall, %+.1f%% cpu\n", "",
                      100 * (rw - fw - pw) / pw, 100 * (rc - fc - pc) / pc }'
+    fi
+    if [ $w != 2 ]; then
+        # the ratio of each round's recording to the same round's plain
+        # run (same CPU, minutes apart at most): slow drifts of the VM's
+        # speed cancel out, and the quartiles show the spread
+        paste "$tmp/$w-plain.t" "$tmp/$w-recording.t" | awk '{ print 100 * ($4 / $1 - 1) }' | sort -g |
+            awk -v pad="" '{ v[NR] = $1 }
+                function q(f,   i) { i = 1 + f * (NR - 1); return v[int(i)] + (i - int(i)) * (v[int(i) + 1] - v[int(i)]) }
+                END { printf "%-24s recording / plain of the same round, wall: median %+.1f%%, quartiles %+.1f%% .. %+.1f%%, %d rounds\n",
+                      pad, q(0.5), q(0.25), q(0.75), NR }'
     fi
     if [ $do_ht = 1 ] && [ $w != 2 ]; then
         awk -v pw="${W[plain]}" -v pc="${C[plain]}" -v rw="${W[recording]}" -v rc="${C[recording]}" \
