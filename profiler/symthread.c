@@ -5,8 +5,8 @@
  * run here and not on the writer thread, which must keep draining the
  * sample queue.  State under lock: todo (ips to resolve), done (results),
  * new_maps (mappings discovered since the last collect), busy (a lookup in
- * progress).  The symbolizer object is used by this thread only, except
- * for gctp_symq_stop, which runs after the thread is joined.
+ * progress).  The symbolizer object is made and used by this thread only,
+ * except for gctp_symq_stop, which frees it after the thread is joined.
  */
 #include "symthread.h"
 #include "internal.h"
@@ -46,11 +46,32 @@ static int push(void **arr, size_t *n, size_t *cap, size_t elem, const void *v)
     return 0;
 }
 
+/* The symbolizer, made by the thread itself (reading the target's maps,
+ * the modules' build-ids and loading libdw take ~2.5 ms): the writer does
+ * not wait for it, and a recording that never queues an ip (a short
+ * program: no sample) ends without waiting for it either.  ips queued
+ * meanwhile wait in todo. */
+static gctp_symbolizer *make_symbolizer(void)
+{
+    /* helper mode: the profiled process is another process (our copy of
+     * its modules is as of the fork; it may dlopen more).  When it is
+     * already gone (killed before the helper got here, which a loaded
+     * machine makes likely for a short program), its maps cannot be read:
+     * our own modules are its modules as of the fork, which name every
+     * frame but those in libraries it dlopen'ed later. */
+    gctp_symbolizer *s = gctp.helper ? gctp_sym_new_pid(gctp.target_pid) : gctp_sym_new();
+    if (!s && gctp.helper)
+        s = gctp_sym_new();
+    return s;
+}
+
 static void *main_fn(void *arg)
 {
     (void)arg;
     gctp_profiler_thread = 1;
+    gctp_symbolizer *s = make_symbolizer();
     pthread_mutex_lock(&lock);
+    sym = s;
     for (;;) {
         while (todo_head == ntodo && !quit)
             pthread_cond_wait(&work_cond, &lock);
@@ -84,15 +105,7 @@ static void *main_fn(void *arg)
 
 int gctp_symq_start(void)
 {
-    /* helper mode: the profiled process is another process (our copy of
-     * its modules is as of the fork; it may dlopen more).  When it is
-     * already gone (killed before the helper got here, which a loaded
-     * machine makes likely for a short program), its maps cannot be read:
-     * our own modules are its modules as of the fork, which name every
-     * frame but those in libraries it dlopen'ed later. */
-    sym = gctp.helper ? gctp_sym_new_pid(gctp.target_pid) : gctp_sym_new();
-    if (!sym && gctp.helper)
-        sym = gctp_sym_new();
+    sym = NULL;   /* made by the thread (make_symbolizer) */
     quit = busy = 0;
     maps_seen = 0;
     int err = pthread_create(&thread, NULL, main_fn, NULL);
