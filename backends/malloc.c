@@ -3,63 +3,59 @@
  *
  * Owns: the interposed allocation functions (malloc, calloc, realloc,
  * free, posix_memalign, aligned_alloc, memalign, valloc, pvalloc,
- * reallocarray, malloc_usable_size), each thread's sampling countdown,
- * the set of sampled blocks (address -> the profiler's token), and the heap
- * statistics (read_stats: mallinfo2, rate-limited, see mb_read_stats).
+ * reallocarray, malloc_usable_size, and C23's free_sized and
+ * free_aligned_sized), each thread's sampling countdown, the header of
+ * sampled blocks, and the heap statistics (read_stats: mallinfo2,
+ * rate-limited, see mb_read_stats).
  *
  * Forwarding: to glibc's __libc_* entry points (no dlsym on the allocation
  * path; malloc_usable_size is found with dlsym(RTLD_NEXT) once), called
  * through the GOT (noplt), never a PLT stub.
  *
- * Fast paths (bench/preload.sh measures them): malloc and calloc decide
+ * Fast paths (bench/preload.sh measures them): every allocation decides
  * before allocating (pass(): the countdown and its generation, in
  * thread-local storage of the initial-exec model, against `gen`; not
- * recording, the countdown is INT64_MAX) and,
- * when no sample is due, tail-call glibc with no stack frame of their own;
- * free tail-calls glibc unless the block may be sampled (`live` and the
- * filter, below); realloc goes straight to glibc while nothing is recorded
- * and nothing is in the set.  Everything else is in noinline functions.
+ * recording, the countdown is INT64_MAX) and, when no sample is due,
+ * tail-calls glibc with no stack frame of its own; free and realloc test
+ * the block's header word (is_sampled) and tail-call glibc when it is not
+ * a sample's.  Everything else is in noinline functions.
  *
  * Sampling: as libgc (libgc/profile.c), drawn with backends/sample.h:
  * each thread's countdown is drawn from an exponential with mean `rate`
- * (1 = every allocation, 0 = off);
- * the allocation that brings it to <= 0 is sampled with ret =
- * __builtin_return_address(0) of the interposed function.  A failed
- * allocation does not count (its bytes are given back to the countdown).
- * Never sampled: allocations made while this thread is already inside the
- * sampling path (in_backend: the unwinder and the sink allocate), and
- * allocations of the profiler's own threads (gctp_is_profiler_thread:
- * the writer's SQLite, the symbolizer).
+ * (1 = every allocation, 0 = off); the allocation that brings it to <= 0
+ * is sampled with ret = __builtin_return_address(0) of the interposed
+ * function.  A sampled allocation that glibc fails passes the sample on
+ * to the thread's next allocation.  Never sampled: allocations made while
+ * this thread is already inside the sampling path (in_backend: the
+ * unwinder and the sink allocate), and allocations of the profiler's own
+ * threads (gctp_is_profiler_thread: the writer's SQLite, the symbolizer).
  *
- * Sampled set: NSTRIPE stripes, each an open-addressing table (linear
- * probing, backward-shift deletion) under its own mutex, first in the
- * stripe itself, in mmap'd memory once it grows; plus `filter_bits`, a
- * Bloom-style filter of one bit per value of a second, cheaper hash of the
- * address (one multiply, filter_of): the bit of every address in the set
- * is 1; 8 KiB that stay in the L1 cache for free() to test.  An address's
- * stripe is chosen by its filter index, and `filter_count` (a byte per
- * index, under that stripe's lock) clears the bit when the last entry
- * with its index goes: a bit left set after its block was freed would
- * send every later free of whatever reuses that address (binary-trees
- * frees the same few addresses millions of times) to the locked path.
- * free() of a block whose bit is 0 (nearly all of them) takes no lock; while the set is empty (`live` == 0: not
- * recording, rate 0) free does not even read the bits.
- * Memory: every page a program touches for the first time costs it a page
- * fault (~14 us on the 2-vCPU VM of bench/preload.sh: more than a
- * thousand interposed calls), so the set touches few: 8 stripes of 32
- * entries in two pages of .bss, the 8 KiB of bits, at most the 16 pages of
- * byte counters, and tables that grow with the number of live sampled
- * blocks, not with the program's heap (it had 64 stripes of a page each
- * and 256 KiB of 32-bit counters: 129 page faults in a 0.4 s churn run).
- * Invariant: an address is in the table exactly while its sampled block is
- * live; it is inserted before the allocation returns and removed before
- * the block goes back to glibc, so a reused address never meets a stale
- * entry.  A recording's entries belong to it (gen): after detach the table
- * is emptied lazily (entries of an old generation are dropped silently).
+ * Sampled blocks carry a header (struct hdr, 32 bytes, just below the
+ * address the program gets): glibc's block starts `off` bytes lower (32,
+ * or the alignment asked for when it is larger), and the header holds the
+ * sample's token and generation.  Its last word, at p - 8, is where glibc
+ * keeps the chunk size of every other block it returns; a sample's has
+ * TAG ^ p there, with the top bit set, which no chunk size has.  So free()
+ * finds out whether a block is a sample by reading the word glibc's free
+ * reads first anyway (no cache miss of its own, no table, no lock: it had
+ * a striped hash set with an 8 KiB filter that every free tested, 740,000
+ * more L1 misses in a churn run under cachegrind), and a sample's free
+ * and realloc need nothing but the header.
+ * Invariants:
+ *   - a block has a header iff it came from alloc_sampled or from a
+ *     realloc of such a block, and only this file's functions free,
+ *     resize or measure it (glibc's own calls of malloc, free and realloc
+ *     reach them too: interposition covers glibc's internal calls, as it
+ *     must for any malloc a program preloads);
+ *   - the tag of a freed sample is cleared before glibc gets the block
+ *     back, so a second free of it is glibc's "invalid size", not a second
+ *     free of glibc's block;
+ *   - a block's header outlives its recording: after a stop or in a fork
+ *     child the block is still freed through it, and only its report is
+ *     dropped (the generation is not the current one).
  *
- * Fork: the child records nothing (the profiler is off there): the atfork
- * handlers hold every stripe lock across fork, and the child empties the
- * table and detaches.
+ * Fork: the child records nothing of the parent's recording (a new
+ * generation); the attach lock is held across fork.
  */
 #define _GNU_SOURCE
 #include "gctune/backend.h"
@@ -74,7 +70,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -104,250 +99,117 @@ static pthread_mutex_t attach_lock = PTHREAD_MUTEX_INITIALIZER;
 static TLS int in_backend;
 static TLS struct gct_sample_tls tls;
 
-/* ---- the sampled set ---- */
+/* ---- sampled blocks ---- */
 
-#define NSTRIPE 8
-#define FILTER_BITS 16         /* 8 KiB of bits, 64 KiB of counters */
-#define FIRST_CAP 32           /* entries in a stripe's own first table */
-struct entry {
-    uintptr_t addr;              /* 0 = empty */
-    uint64_t token;
-    uint64_t gen;
+/* The 32 bytes just below a sampled block's address p.  For every other
+ * block glibc returns, the last word (p - 8) is its chunk's size field:
+ * below 2^63, so never equal to TAG ^ p, whose top bit is set (p < 2^63). */
+struct hdr {
+    uint64_t token;              /* the profiler's sample id; 0: none (the sink dropped it) */
+    uint64_t gen;                /* the recording generation it was sampled in */
+    uint64_t off;                /* from glibc's block to p: HDR, or the alignment when larger */
+    uint64_t tag;                /* TAG ^ p */
 };
-struct stripe {
-    pthread_mutex_t lock;
-    struct entry *tab;           /* first, or mmap'd once grown; cap entries */
-    size_t cap, n;
-    struct entry first[FIRST_CAP];
-} __attribute__((aligned(64)));
-static struct stripe stripes[NSTRIPE];
-/* filter_count[i]: entries whose address has filter index i, under the
- * lock of stripe i % NSTRIPE (a byte of its own: neighbours belong to other
- * stripes); 255 sticks (the bit then stays set: a false hit now and then,
- * never a miss).  filter_bits: bit i set iff filter_count[i] != 0. */
-static uint8_t filter_count[1u << FILTER_BITS];
-static uint64_t filter_bits[(1u << FILTER_BITS) / 64];   /* atomic */
-static uint64_t live;            /* atomic: entries in the set (0: free skips the filter too) */
+#define HDR sizeof(struct hdr)
+#define TAG 0xC3A5C85C97CB3127ull
+#define MALLOC_ALIGN 16          /* glibc's on x86-64 (2 * sizeof(size_t), at least 16) */
+_Static_assert(HDR % MALLOC_ALIGN == 0, "a header keeps malloc's alignment");
 
-static inline uint64_t hash_addr(uintptr_t p)
+static inline struct hdr *hdr_of(void *p)
 {
-    uint64_t x = (uint64_t)p >> 4;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
-#define SLOT_OF(h, mask) (((h) >> 6) & (mask))
-/* The filter's index: Fibonacci hashing of the address (one multiply, the
- * top bits), cheap enough for every free while something is recorded. */
-static inline size_t filter_of(uintptr_t p)
-{
-    return (size_t)((((uint64_t)p >> 4) * 0x9E3779B97F4A7C15ull) >> (64 - FILTER_BITS));
+    return (struct hdr *)p - 1;
 }
 
-static void *map_table(size_t cap)
+/* 1 when p (from malloc or NULL) is a sampled block: reads the word glibc's
+ * free reads first anyway (the chunk's size), so it costs no cache miss. */
+static inline int is_sampled(void *p)
 {
-    void *p = mmap(NULL, cap * sizeof(struct entry), PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    return p == MAP_FAILED ? NULL : p;
+    return p && hdr_of(p)->tag == (TAG ^ (uint64_t)(uintptr_t)p);
 }
 
-static void stripe_reset(struct stripe *s)
+static inline void *base_of(void *p)
 {
-    if (s->tab && s->tab != s->first)
-        munmap(s->tab, s->cap * sizeof(struct entry));
-    s->tab = NULL;
-    s->cap = s->n = 0;
+    return (char *)p - hdr_of(p)->off;
 }
 
-/* s->lock held.  Returns 0 or -1 (no memory: the sample is not kept). */
-static int stripe_insert(struct stripe *s, uintptr_t p, uint64_t h, uint64_t token, uint64_t g)
+/* Reports the free of sampled block p, if its recording is the current one. */
+static void report_free(uint64_t token, uint64_t g)
 {
-    if (!s->tab) {
-        memset(s->first, 0, sizeof s->first);   /* stale after a fork child's reset */
-        s->tab = s->first;
-        s->cap = FIRST_CAP;
+    if (!token || !gct_sampler_current(&smp, g) || !cur.freed)
+        return;
+    int saved = in_backend;
+    in_backend = 1;
+    cur.freed(cur.ctx, token);
+    in_backend = saved;
+}
+
+/* Tells the sink about sampled block p of n bytes; returns its token. */
+static uint64_t take_sample(void *p, size_t n, uintptr_t ret)
+{
+    in_backend = 1;
+    uint64_t token = cur.sample ? cur.sample(cur.ctx, p, n, smp.rate, ret) : 0;
+    in_backend = 0;
+    return token;
+}
+
+/* Writes the header of sampled block p (glibc's block at p - off), takes
+ * the sample and returns p. */
+static void *mark_sampled(char *p, size_t off, size_t n, uint64_t g, uintptr_t ret)
+{
+    struct hdr *h = hdr_of(p);
+    h->token = 0;
+    h->gen = g;
+    h->off = off;
+    h->tag = TAG ^ (uint64_t)(uintptr_t)p;
+    h->token = take_sample(p, n, ret);
+    return p;
+}
+
+/* A sampled allocation of n bytes, aligned to align (a power of two; up to
+ * MALLOC_ALIGN: malloc's), zeroed if zero, of generation g.  When glibc
+ * fails, the next allocation of the thread is sampled instead. */
+static void *alloc_sampled(size_t n, size_t align, int zero, uint64_t g, uintptr_t ret)
+{
+    size_t off = align > HDR ? align : HDR, total;
+    void *base = NULL;
+    if (__builtin_add_overflow(n, off, &total))
+        errno = ENOMEM;
+    else if (align > MALLOC_ALIGN)
+        base = __libc_memalign(align, total);
+    else if (zero)
+        base = __libc_calloc(1, total);
+    else
+        base = __libc_malloc(total);
+    if (!base) {
+        tls.countdown = 0;
+        return NULL;
     }
-    if ((s->n + 1) * 4 > s->cap * 3) {
-        size_t ncap = s->cap * 2;
-        struct entry *nt = map_table(ncap);
-        if (!nt)
-            return -1;
-        for (size_t i = 0; i < s->cap; i++) {
-            struct entry *e = &s->tab[i];
-            if (!e->addr)
-                continue;
-            size_t j = SLOT_OF(hash_addr(e->addr), ncap - 1);
-            while (nt[j].addr)
-                j = (j + 1) & (ncap - 1);
-            nt[j] = *e;
-        }
-        if (s->tab != s->first)
-            munmap(s->tab, s->cap * sizeof(struct entry));
-        s->tab = nt;
-        s->cap = ncap;
-    }
-    size_t mask = s->cap - 1, j = SLOT_OF(h, mask);
-    while (s->tab[j].addr && s->tab[j].addr != p)
-        j = (j + 1) & mask;
-    if (!s->tab[j].addr)
-        s->n++;
-    s->tab[j].addr = p;
-    s->tab[j].token = token;
-    s->tab[j].gen = g;
-    return 0;
-}
-
-/* s->lock held.  Removes p; returns 1 and its entry if it was there. */
-static int stripe_remove(struct stripe *s, uintptr_t p, uint64_t h, struct entry *out)
-{
-    if (!s->cap)
-        return 0;
-    size_t mask = s->cap - 1, j = SLOT_OF(h, mask);
-    while (s->tab[j].addr != p) {
-        if (!s->tab[j].addr)
-            return 0;
-        j = (j + 1) & mask;
-    }
-    *out = s->tab[j];
-    s->n--;
-    /* backward-shift deletion */
-    size_t i = j;
-    for (;;) {
-        s->tab[i].addr = 0;
-        size_t k = i;
-        for (;;) {
-            k = (k + 1) & mask;
-            if (!s->tab[k].addr)
-                return 1;
-            size_t home = SLOT_OF(hash_addr(s->tab[k].addr), mask);
-            /* may move k to i when home is not cyclically in (i, k] */
-            if (i <= k ? (home <= i || home > k) : (home <= i && home > k))
-                break;
-        }
-        s->tab[i] = s->tab[k];
-        i = k;
-    }
-}
-
-#define STRIPE_OF_FI(fi) (&stripes[(fi) & (NSTRIPE - 1)])
-
-/* Records a sampled block (before the allocation returns). */
-static void set_add(void *obj, uint64_t token, uint64_t g)
-{
-    uintptr_t p = (uintptr_t)obj;
-    uint64_t h = hash_addr(p);
-    size_t fi = filter_of(p);
-    struct stripe *s = STRIPE_OF_FI(fi);
-    pthread_mutex_lock(&s->lock);
-    if (stripe_insert(s, p, h, token, g) == 0) {
-        __atomic_add_fetch(&live, 1, __ATOMIC_RELAXED);
-        if (filter_count[fi] == 0)
-            __atomic_fetch_or(&filter_bits[fi / 64], 1ull << (fi % 64), __ATOMIC_RELEASE);
-        if (filter_count[fi] < 255)
-            filter_count[fi]++;
-    }
-    pthread_mutex_unlock(&s->lock);
-}
-
-/* 0 when obj is certainly not in the set: nothing is (`live` == 0), or its
- * filter bit is 0.  The insertion happened before the allocation
- * returned, and the block reached this thread after that: the bit is
- * visible, and it is cleared only once no entry has its index. */
-static inline int may_be_sampled(void *obj)
-{
-    if (__builtin_expect(__atomic_load_n(&live, __ATOMIC_RELAXED) == 0, 1))
-        return 0;
-    size_t fi = filter_of((uintptr_t)obj);
-    return (__atomic_load_n(&filter_bits[fi / 64], __ATOMIC_ACQUIRE) >> (fi % 64)) & 1;
-}
-
-/* Takes obj out of the set if it is there; returns its token (0 if not
- * sampled or of an older recording). */
-static inline uint64_t set_take(void *obj, uint64_t *gout)
-{
-    if (__builtin_expect(!may_be_sampled(obj), 1))
-        return 0;
-    uintptr_t p = (uintptr_t)obj;
-    uint64_t h = hash_addr(p);
-    size_t fi = filter_of(p);
-    struct stripe *s = STRIPE_OF_FI(fi);
-    struct entry e;
-    pthread_mutex_lock(&s->lock);
-    int found = stripe_remove(s, p, h, &e);
-    if (found) {
-        if (filter_count[fi] != 255 && --filter_count[fi] == 0)
-            __atomic_fetch_and(&filter_bits[fi / 64], ~(1ull << (fi % 64)), __ATOMIC_RELEASE);
-        __atomic_sub_fetch(&live, 1, __ATOMIC_RELAXED);
-    }
-    pthread_mutex_unlock(&s->lock);
-    if (!found)
-        return 0;
-    *gout = e.gen;
-    return e.token;
+    return mark_sampled((char *)base + off, off, n, g, ret);
 }
 
 /* ---- sampling ---- */
 
-/* The countdown ran out, or belongs to another generation (a recording
- * started or stopped since it was drawn): gct_sampler_due decides. */
-static __attribute__((noinline)) void sample_slow(void *obj, size_t n, uintptr_t ret)
-{
-    gct_sample_take(&smp, &tls, &in_backend, &cur, obj, n, ret, set_add);
-}
-
-/* The fast path of every allocation of n bytes, taken before or after
- * allocating: 1 when no sample is due (gct_sampler_pass). */
+/* The fast path of every allocation of n bytes, taken before allocating:
+ * 1 when no sample is due (gct_sampler_pass). */
 static inline int pass(size_t n)
 {
     return gct_sampler_pass(&smp, &tls, n);
 }
 
-/* After pass(n) said no: obj is the allocation (NULL: it failed, and its
- * bytes go back to the countdown). */
-static inline void sample_due(void *obj, size_t n, uintptr_t ret)
+/* After pass(n) said no: 1 when this allocation is sampled, of generation *g. */
+static inline int decide(size_t n, uint64_t *g)
 {
-    if (!obj) {
-        tls.countdown += (int64_t)n;
-        return;
-    }
-    sample_slow(obj, n, ret);
-}
-
-/* For the allocation functions that account after allocating. */
-static inline void account(void *obj, size_t n, uintptr_t ret)
-{
-    if (obj && !pass(n))
-        sample_slow(obj, n, ret);
-}
-
-/* Before obj goes back to glibc. */
-static inline void forget(void *obj)
-{
-    if (!obj)
-        return;
-    uint64_t g;
-    uint64_t token = set_take(obj, &g);
-    if (!token)
-        return;
-    if (!gct_sampler_current(&smp, g))
-        return;
-    int saved = in_backend;
-    in_backend = 1;
-    if (cur.freed)
-        cur.freed(cur.ctx, token);
-    in_backend = saved;
+    return gct_sample_decide(&smp, &tls, in_backend, n, g);
 }
 
 /* ---- the interposed functions ---- */
 
 static __attribute__((noinline)) void *malloc_slow(size_t n, uintptr_t ret)
 {
-    void *p = __libc_malloc(n);
-    sample_due(p, n, ret);
-    return p;
+    uint64_t g;
+    if (decide(n, &g))
+        return alloc_sampled(n, 0, 0, g, ret);
+    return __libc_malloc(n);
 }
 
 EXPORT void *malloc(size_t n)
@@ -357,28 +219,47 @@ EXPORT void *malloc(size_t n)
     return malloc_slow(n, (uintptr_t)__builtin_return_address(0));
 }
 
-static __attribute__((noinline)) void free_slow(void *p)
+static __attribute__((noinline)) void free_sampled(void *p)
 {
-    forget(p);
-    __libc_free(p);
+    struct hdr *h = hdr_of(p);
+    uint64_t token = h->token, g = h->gen;
+    void *base = base_of(p);
+    /* a second free of p is then glibc's (an invalid size: it aborts) */
+    h->tag = 0;
+    report_free(token, g);
+    __libc_free(base);
 }
 
 EXPORT void free(void *p)
 {
-    /* no test for NULL: free_slow(NULL) (a filter hit on address 0) only
-     * forwards it */
-    if (__builtin_expect(may_be_sampled(p), 0)) {
-        free_slow(p);
+    if (__builtin_expect(is_sampled(p), 0)) {
+        free_sampled(p);
         return;
     }
     __libc_free(p);
 }
 
+/* C23's sized frees (glibc 2.39 has them): a sampled block must never
+ * reach glibc's own. */
+EXPORT void free_sized(void *p, size_t n)
+{
+    (void)n;
+    free(p);
+}
+
+EXPORT void free_aligned_sized(void *p, size_t align, size_t n)
+{
+    (void)align;
+    (void)n;
+    free(p);
+}
+
 static __attribute__((noinline)) void *calloc_slow(size_t a, size_t b, size_t n, uintptr_t ret)
 {
-    void *p = __libc_calloc(a, b);
-    sample_due(p, n, ret);
-    return p;
+    uint64_t g;
+    if (decide(n, &g))
+        return alloc_sampled(n, 0, 1, g, ret);
+    return __libc_calloc(a, b);
 }
 
 EXPORT void *calloc(size_t a, size_t b)
@@ -390,50 +271,92 @@ EXPORT void *calloc(size_t a, size_t b)
     return calloc_slow(a, b, n, (uintptr_t)__builtin_return_address(0));
 }
 
-static inline void *do_realloc(void *old, size_t n, uintptr_t ret)
+static size_t (*real_usable_size)(void *);
+
+static size_t usable_size(void *p)
 {
-    if (!old) {
-        void *p = __libc_malloc(n);
-        account(p, n, ret);
+    size_t (*fn)(void *) = __atomic_load_n(&real_usable_size, __ATOMIC_ACQUIRE);
+    if (!fn) {
+        fn = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
+        if (!fn)
+            return 0;
+        __atomic_store_n(&real_usable_size, fn, __ATOMIC_RELEASE);
+    }
+    if (is_sampled(p)) {
+        size_t off = hdr_of(p)->off;
+        return fn(base_of(p)) - off;
+    }
+    return fn(p);
+}
+
+EXPORT size_t malloc_usable_size(void *p)
+{
+    return usable_size(p);
+}
+
+/* realloc when old is a sampled block or the countdown has run out
+ * (counted: pass(n) has been taken for this call already).  A sampled old
+ * block is resized by glibc with its header (its sample is freed; the
+ * result is sampled again only if a sample is due); an unsampled one that
+ * becomes a sample moves into a new block with a header. */
+static void *do_realloc(void *old, size_t n, uintptr_t ret, int counted)
+{
+    if (!old)
+        return counted ? malloc_slow(n, ret) : malloc(n);
+    if (n == 0) {                /* glibc frees the block and returns NULL */
+        free(old);
+        return NULL;
+    }
+    uint64_t g = 0;
+    int take = (counted || !pass(n)) && decide(n, &g);
+    if (!is_sampled(old)) {
+        if (!take)
+            return __libc_realloc(old, n);
+        void *p = alloc_sampled(n, 0, 0, g, ret);
+        if (p) {
+            size_t have = usable_size(old);
+            memcpy(p, old, have < n ? have : n);
+            __libc_free(old);
+        }
         return p;
     }
-    if (n == 0) {
-        forget(old);
-        __libc_free(old);
+    struct hdr *h = hdr_of(old);
+    uint64_t token = h->token, og = h->gen;
+    size_t off = h->off, total;
+    if (__builtin_add_overflow(n, off, &total)) {
+        errno = ENOMEM;
         return NULL;
     }
-    /* Out of the set before glibc may hand the address to another thread;
-     * if realloc fails the block is still live and keeps its token. */
-    uint64_t g = 0;
-    uint64_t token = set_take(old, &g);
-    void *p = __libc_realloc(old, n);
-    if (!p) {
-        if (token)
-            set_add(old, token, g);
+    char *base = __libc_realloc(base_of(old), total);
+    if (!base)                   /* old is still live, and still its sample */
         return NULL;
-    }
-    if (token && gct_sampler_current(&smp, g) && cur.freed) {
-        int saved = in_backend;
-        in_backend = 1;
-        cur.freed(cur.ctx, token);
-        in_backend = saved;
-    }
-    account(p, n, ret);
+    report_free(token, og);
+    char *p = base + off;
+    if (take)
+        return mark_sampled(p, off, n, g, ret);
+    /* still a block with a header (glibc's block starts off below), of
+     * no sample: token 0 */
+    h = hdr_of(p);
+    h->token = 0;
+    h->gen = 0;
+    h->off = off;
+    h->tag = TAG ^ (uint64_t)(uintptr_t)p;
     return p;
 }
 
-static __attribute__((noinline)) void *realloc_slow(void *old, size_t n, uintptr_t ret)
+static __attribute__((noinline)) void *realloc_slow(void *old, size_t n, uintptr_t ret, int counted)
 {
-    return do_realloc(old, n, ret);
+    return do_realloc(old, n, ret, counted);
 }
 
 EXPORT void *realloc(void *old, size_t n)
 {
-    /* not recording and nothing in the set: glibc alone */
-    if (__builtin_expect(!__atomic_load_n(&smp.enabled, __ATOMIC_ACQUIRE) &&
-                         __atomic_load_n(&live, __ATOMIC_RELAXED) == 0, 1))
-        return __libc_realloc(old, n);
-    return realloc_slow(old, n, (uintptr_t)__builtin_return_address(0));
+    if (__builtin_expect(!is_sampled(old), 1)) {
+        if (__builtin_expect(pass(n), 1))
+            return __libc_realloc(old, n);
+        return realloc_slow(old, n, (uintptr_t)__builtin_return_address(0), 1);
+    }
+    return realloc_slow(old, n, (uintptr_t)__builtin_return_address(0), 0);
 }
 
 EXPORT void *reallocarray(void *old, size_t a, size_t b)
@@ -443,21 +366,37 @@ EXPORT void *reallocarray(void *old, size_t a, size_t b)
         errno = ENOMEM;
         return NULL;
     }
-    return do_realloc(old, n, (uintptr_t)__builtin_return_address(0));
+    return do_realloc(old, n, (uintptr_t)__builtin_return_address(0), 0);
+}
+
+/* The aligned allocations, after pass(n) said no.  glibc rounds an
+ * alignment that is not a power of two up to one; so does a sample. */
+static __attribute__((noinline)) void *aligned_slow(size_t align, size_t n, uintptr_t ret)
+{
+    uint64_t g;
+    size_t a = MALLOC_ALIGN;
+    while (a < align && a <= SIZE_MAX / 2)
+        a <<= 1;
+    if (a < align || !decide(n, &g))   /* too large an alignment: glibc's EINVAL */
+        return __libc_memalign(align, n);
+    return alloc_sampled(n, a, 0, g, ret);
+}
+
+static inline void *aligned(size_t align, size_t n, uintptr_t ret)
+{
+    if (__builtin_expect(pass(n), 1))
+        return __libc_memalign(align, n);
+    return aligned_slow(align, n, ret);
 }
 
 EXPORT void *memalign(size_t align, size_t n)
 {
-    void *p = __libc_memalign(align, n);
-    account(p, n, (uintptr_t)__builtin_return_address(0));
-    return p;
+    return aligned(align, n, (uintptr_t)__builtin_return_address(0));
 }
 
 EXPORT void *aligned_alloc(size_t align, size_t n)
 {
-    void *p = __libc_memalign(align, n);
-    account(p, n, (uintptr_t)__builtin_return_address(0));
-    return p;
+    return aligned(align, n, (uintptr_t)__builtin_return_address(0));
 }
 
 EXPORT int posix_memalign(void **out, size_t align, size_t n)
@@ -465,41 +404,33 @@ EXPORT int posix_memalign(void **out, size_t align, size_t n)
     if (align < sizeof(void *) || (align & (align - 1)) != 0)
         return EINVAL;
     int saved = errno;
-    void *p = __libc_memalign(align, n);
+    void *p = aligned(align, n, (uintptr_t)__builtin_return_address(0));
     if (!p)
         return ENOMEM;
     errno = saved;
-    account(p, n, (uintptr_t)__builtin_return_address(0));
     *out = p;
     return 0;
 }
 
 EXPORT void *valloc(size_t n)
 {
-    void *p = __libc_valloc(n);
-    account(p, n, (uintptr_t)__builtin_return_address(0));
-    return p;
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    if (__builtin_expect(pass(n), 1))
+        return __libc_valloc(n);
+    return aligned_slow(page, n, (uintptr_t)__builtin_return_address(0));
 }
 
 EXPORT void *pvalloc(size_t n)
 {
-    void *p = __libc_pvalloc(n);
-    account(p, n, (uintptr_t)__builtin_return_address(0));
-    return p;
-}
-
-static size_t (*real_usable_size)(void *);
-
-EXPORT size_t malloc_usable_size(void *p)
-{
-    size_t (*fn)(void *) = __atomic_load_n(&real_usable_size, __ATOMIC_ACQUIRE);
-    if (!fn) {
-        fn = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
-        if (!fn)
-            return 0;
-        __atomic_store_n(&real_usable_size, fn, __ATOMIC_RELEASE);
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), r;
+    if (__builtin_add_overflow(n, page - 1, &r)) {
+        errno = ENOMEM;
+        return NULL;
     }
-    return fn(p);
+    r &= ~(page - 1);
+    if (__builtin_expect(pass(r), 1))
+        return __libc_pvalloc(n);
+    return aligned_slow(page, r, (uintptr_t)__builtin_return_address(0));
 }
 
 /* ---- the backend ---- */
@@ -520,8 +451,8 @@ static int mb_attach(const gct_sink *sink, uint64_t rate, uint64_t seed)
 static void mb_detach(void)
 {
     pthread_mutex_lock(&attach_lock);
-    /* A new generation: entries still in the set are dropped silently when
-     * their blocks are freed. */
+    /* A new generation: the frees of blocks sampled until now are not
+     * reported (gct_sampler_current). */
     gct_sampler_stop(&smp);
     pthread_mutex_unlock(&attach_lock);
 }
@@ -597,32 +528,19 @@ const gct_backend *gct_backend_malloc(void)
 static void fork_prepare(void)
 {
     pthread_mutex_lock(&attach_lock);
-    for (int i = 0; i < NSTRIPE; i++)
-        pthread_mutex_lock(&stripes[i].lock);
 }
 
 static void fork_parent(void)
 {
-    for (int i = NSTRIPE - 1; i >= 0; i--)
-        pthread_mutex_unlock(&stripes[i].lock);
     pthread_mutex_unlock(&attach_lock);
 }
 
+/* The child records nothing of the parent's recording: a new generation,
+ * so the frees of the parent's sampled blocks are not reported (their
+ * headers stay, and free still finds glibc's blocks below them). */
 static void fork_child(void)
 {
     gct_sampler_stop(&smp);
-    for (int i = 0; i < NSTRIPE; i++) {
-        stripe_reset(&stripes[i]);
-        pthread_mutex_init(&stripes[i].lock, NULL);
-    }
-    /* live == 0: every counter and bit is 0 already, and their untouched
-     * pages stay unallocated (a memset would fault them in, in every fork
-     * child, the profiler's helper included) */
-    if (live) {
-        memset(filter_count, 0, sizeof filter_count);
-        memset(filter_bits, 0, sizeof filter_bits);
-    }
-    live = 0;
     pthread_mutex_init(&attach_lock, NULL);
     pthread_mutex_init(&stats_lock, NULL);
     stats_next_ns = 0;
@@ -632,8 +550,6 @@ static void fork_child(void)
  * recording from GCTUNE_PROFILE with the backend chosen here. */
 __attribute__((constructor(101))) static void preload_init(void)
 {
-    for (int i = 0; i < NSTRIPE; i++)
-        pthread_mutex_init(&stripes[i].lock, NULL);
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     gctp_set_env_backend(&malloc_backend);
     real_usable_size = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");

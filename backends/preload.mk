@@ -29,13 +29,16 @@ backends/sqlite3-static.a:
 	done; \
 	echo "error: libsqlite3.a not found (Debian package libsqlite3-dev)" >&2; exit 1
 libgctune_preload_la_LDFLAGS = -module -avoid-version -shared \
-	-export-symbols-regex '^(execve|execv|execvp|execvpe|execl|execlp|execle|fexecve|malloc|calloc|realloc|free|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|reallocarray|malloc_usable_size|GC_malloc|GC_malloc_atomic|GC_malloc_uncollectable|GC_malloc_atomic_uncollectable|GC_malloc_ignore_off_page|GC_malloc_atomic_ignore_off_page|GC_realloc|GC_free|GC_gcollect|GC_gcollect_and_unmap|GC_set_on_collection_event|GC_get_on_collection_event)$$' \
+	-export-symbols-regex '^(execve|execv|execvp|execvpe|execl|execlp|execle|fexecve|malloc|calloc|realloc|free|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|reallocarray|malloc_usable_size|free_sized|free_aligned_sized|GC_malloc|GC_malloc_atomic|GC_malloc_uncollectable|GC_malloc_atomic_uncollectable|GC_malloc_ignore_off_page|GC_malloc_atomic_ignore_off_page|GC_realloc|GC_free|GC_gcollect|GC_gcollect_and_unmap|GC_set_on_collection_event|GC_get_on_collection_event)$$' \
 	$(PTHREAD_CFLAGS)
 
 # End to end: a test program and real programs under LD_PRELOAD.
 check_PROGRAMS += tests/backends/malloc_prog
 tests_backends_malloc_prog_SOURCES = tests/backends/malloc_prog.c
 tests_backends_malloc_prog_LDADD = $(PTHREAD_LIBS)
+check_PROGRAMS += tests/backends/glibc_prog
+tests_backends_glibc_prog_SOURCES = tests/backends/glibc_prog.c
+tests_backends_glibc_prog_LDADD = $(PTHREAD_LIBS) $(DL_LIBS)
 
 # helper mode: helper_prog and the library it dlopens (a plain rule, as
 # profiler/local.mk's libsymtest.so: the test needs its exact path)

@@ -124,6 +124,17 @@ static inline void gct_sampler_stop(struct gct_sampler *s)
     __atomic_add_fetch(&s->gen, 1, __ATOMIC_SEQ_CST);
 }
 
+/* After pass said no: 1 when this allocation of n bytes is sampled
+ * (gct_sampler_due) and may be (this thread is neither inside the backend
+ * already, where the unwinder and the sink allocate, nor one of the
+ * profiler's threads), with *gout its generation.  For a backend that
+ * decides before allocating (backends/malloc.c). */
+static inline int gct_sample_decide(struct gct_sampler *s, struct gct_sample_tls *t, int in_backend, size_t n,
+                                    uint64_t *gout)
+{
+    return gct_sampler_due(s, t, n, gout) && !in_backend && !gctp_is_profiler_thread();
+}
+
 /* A backend's slow path after its fast path said no: when a sample is
  * due (and this thread is neither inside the backend already, where the
  * unwinder and the sink allocate, nor one of the profiler's threads), the
@@ -134,7 +145,7 @@ static inline void gct_sample_take(struct gct_sampler *s, struct gct_sample_tls 
                                    void (*keep)(void *obj, uint64_t token, uint64_t gen))
 {
     uint64_t g;
-    if (!gct_sampler_due(s, t, n, &g) || *in_backend || gctp_is_profiler_thread())
+    if (!gct_sample_decide(s, t, *in_backend, n, &g))
         return;
     *in_backend = 1;
     uint64_t token = sink->sample ? sink->sample(sink->ctx, obj, n, s->rate, ret) : 0;

@@ -118,3 +118,21 @@ rc=$?
 [ "$(q "SELECT value FROM meta WHERE key = 'clean_exit'")" = 1 ] || fail "exit(5): clean_exit"
 r=$(site site_small); [ "${r%%|*}" -ge 1000 ] || fail "exit(5): ${r%%|*} samples"
 echo "ok 5 - exit() under load: ${r%%|*} samples, clean exit recorded"
+
+# 6. glibc_prog: the program's and glibc's own frees, reallocs and sizes of
+# sampled blocks (each carries a header), at rate 1 (every block sampled)
+# and at two larger rates (blocks move in and out of sampling in realloc);
+# its output, status and stderr must be those of the plain run
+gprog="$top_builddir/tests/backends/glibc_prog"
+"$gprog" >"$tmp/gplain" 2>&1 || fail "glibc_prog alone: exit $?: $(cat "$tmp/gplain")"
+for rate in 1 97 4096; do
+    db="$tmp/glibc-$rate.sqlite"
+    LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=$rate GCTUNE_SAMPLE_SEED=5 \
+        "$gprog" >"$tmp/out" 2>"$tmp/err" || fail "glibc_prog at rate $rate: exit $?: $(cat "$tmp/out" "$tmp/err")"
+    cmp -s "$tmp/out" "$tmp/gplain" || fail "glibc_prog at rate $rate: output $(cat "$tmp/out")"
+    [ -s "$tmp/err" ] && fail "glibc_prog at rate $rate: stderr $(cat "$tmp/err")"
+    r=$(q "SELECT count(*) || ' ' || count(freed_ns) FROM samples")
+    [ "${r%% *}" -ge 100 ] || fail "glibc_prog at rate $rate: $r samples/freed"
+    [ "${r#* }" -ge $(( ${r%% *} * 9 / 10 )) ] || fail "glibc_prog at rate $rate: samples, freed $r"
+    echo "ok 6.$rate - glibc_prog at rate $rate: samples, freed $r"
+done
