@@ -68,12 +68,16 @@
 # work (a heap_series row and a commit every 100 ms, writer wake-ups) is
 # counted ~50 times over: the recording figure is an upper bound.
 #
-# Usage: bench/preload.sh [--builddir DIR] [--reps N] [--quick]
-#                         [--no-callgrind] [--no-heaptrack] [--no-make]
-#                         [--no-pin]
+# Usage: bench/preload.sh [--builddir DIR] [--reps N] [--heaptrack-reps K]
+#                         [--quick] [--no-callgrind] [--no-heaptrack]
+#                         [--no-make] [--no-pin]
 #   (make bench-preload BENCH_ARGS="--quick" runs it from the build tree;
 #   without --no-make it first builds what it needs in DIR)
 #   --no-pin  leave every run to the scheduler (see Pinning above)
+#   --heaptrack-reps K  heaptrack in the first K rounds only (default 5, at
+#             most N): it takes ten times as long as the other modes
+#             together, so many rounds of the others stay affordable
+#             (--reps 30 --heaptrack-reps 5: about 4 minutes)
 #   --quick   smaller sizes (churn -l 16 -a 10, binary-trees 14, alloc_churn
 #             100000 steps), for a smoke test; the fixed cost of a
 #             recording (creating the database, loading symbols) weighs
@@ -81,24 +85,28 @@
 # Exit 0 when the measurements ran.  Machine noise is large (2 shared
 # cores): compare ratios from the same run only.  Never judges a time.
 set -u
-builddir=. reps=5 quick=0 do_cg=1 do_ht=1 do_make=1 do_pin=1
+builddir=. reps=5 ht_reps=5 quick=0 do_cg=1 do_ht=1 do_make=1 do_pin=1
 while [ $# -gt 0 ]; do
     case $1 in
     --builddir) [ $# -ge 2 ] || { echo "bench/preload.sh: --builddir needs a directory" >&2; exit 2; }
                 builddir=$2; shift ;;
     --reps) [ $# -ge 2 ] || { echo "bench/preload.sh: --reps needs a number" >&2; exit 2; }
             reps=$2; shift ;;
+    --heaptrack-reps) [ $# -ge 2 ] || { echo "bench/preload.sh: --heaptrack-reps needs a number" >&2; exit 2; }
+            ht_reps=$2; shift ;;
     --quick) quick=1 ;;
     --no-callgrind) do_cg=0 ;;
     --no-heaptrack) do_ht=0 ;;
     --no-make) do_make=0 ;;
     --no-pin) do_pin=0 ;;
-    -h|--help) sed -n '2,77p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/preload.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
     shift
 done
 [[ $reps =~ ^[1-9][0-9]*$ ]] || { echo "bench/preload.sh: --reps: not a positive integer: $reps" >&2; exit 2; }
+[[ $ht_reps =~ ^[1-9][0-9]*$ ]] || { echo "bench/preload.sh: --heaptrack-reps: not a positive integer: $ht_reps" >&2; exit 2; }
+[ "$ht_reps" -le "$reps" ] || ht_reps=$reps
 [ -d "$builddir" ] || { echo "bench/preload.sh: --builddir: no such directory: $builddir" >&2; exit 2; }
 top=$(cd "$builddir" && pwd)
 b=$top/bench
@@ -210,6 +218,7 @@ run() {
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
 
 echo "== malloc backend overhead at the default rate (median of $reps rounds, modes interleaved)"
+[ $do_ht = 1 ] && [ "$ht_reps" -lt "$reps" ] && echo "   heaptrack: the first $ht_reps rounds only (--heaptrack-reps)"
 echo "   load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 if [ $do_pin = 1 ]; then
     echo "   pinned: round r runs each mode on CPU r mod ${#cpus[@]} of (${cpus[*]}), the helper on the others; heaptrack and alloc_churn unpinned"
@@ -222,7 +231,10 @@ for ((r = 0; r < reps; r++)); do
         order=(); for ((i = ${#modes[@]} - 1; i >= 0; i--)); do order+=("${modes[i]}"); done
     fi
     for w in 0 1 2 3; do
-        for m in "${order[@]}"; do run $w "$m" $r; done
+        for m in "${order[@]}"; do
+            [ "$m" = heaptrack ] && [ $r -ge "$ht_reps" ] && continue
+            run $w "$m" $r
+        done
     done
 done
 
