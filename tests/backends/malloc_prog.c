@@ -11,15 +11,14 @@
  * per site with its byte count; exits with argv[1] when given (status
  * passthrough tests).  `malloc_prog shuffle`: two threads allocate
  * 2 x 50000 blocks at site_shuffle, the main thread frees them in a
- * shuffled order (the sampled set's deletions, cross-thread frees).
+ * shuffled order (cross-thread frees of sampled blocks).
  * `malloc_prog exit`: calls exit(5) from main while two threads are still
  * allocating (the profiler's atexit flush under load).
  * `malloc_prog ring`: four threads each keep a ring of RING_LIVE blocks
  * from site_ring, freeing the oldest before each of RING_N allocations,
  * and pass every 7th block to the next thread to free: a small live set
- * under constant inserts and removals from several threads, which makes
- * the malloc backend set and clear the filter bits of sampled addresses
- * over and over while other threads test them.
+ * under constant allocations and frees from several threads, so that
+ * glibc reuses the same addresses for new blocks over and over.
  */
 #define _GNU_SOURCE
 #include <malloc.h>

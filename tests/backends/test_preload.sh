@@ -90,10 +90,11 @@ every_free_recorded() {
 every_free_recorded shuffle site_shuffle 100000
 echo "ok 2b - shuffled frees: $n samples, $freed freed"
 
-# 2c. rate 1, a small live set under inserts and frees from 4 threads at
-# once (cross-thread frees too): the sampled set's filter bits are set and
-# cleared over and over while other threads test them; a free that missed
-# its bit would leave its sample without freed_ns
+# 2c. rate 1, a small live set under allocations and frees from 4 threads
+# at once (cross-thread frees too): glibc hands the same addresses out
+# again and again, each time to a block with a sample's header in front;
+# a free that missed a header would leave its sample without freed_ns (or
+# crash in glibc)
 every_free_recorded ring site_ring 200000
 echo "ok 2c - concurrent inserts and frees: $n samples, $freed freed"
 
