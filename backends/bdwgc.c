@@ -261,12 +261,7 @@ static uint32_t chain_remove(uintptr_t p)
 
 static void report_freed(uint64_t token, uint64_t g)
 {
-    if (!token || !gct_sampler_current(&smp, g) || !cur.freed)
-        return;
-    int saved = in_backend;
-    in_backend = 1;
-    cur.freed(cur.ctx, token);
-    in_backend = saved;
+    gct_sample_report_free(&smp, &in_backend, &cur, token, g);
 }
 
 /* A DETACHED node whose object is gone: unregister its link (no locks of

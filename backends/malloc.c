@@ -132,15 +132,10 @@ static inline void *base_of(void *p)
     return (char *)p - hdr_of(p)->off;
 }
 
-/* Reports the free of sampled block p, if its recording is the current one. */
+/* Reports the free of a sampled block, if its recording is the current one. */
 static void report_free(uint64_t token, uint64_t g)
 {
-    if (!token || !gct_sampler_current(&smp, g) || !cur.freed)
-        return;
-    int saved = in_backend;
-    in_backend = 1;
-    cur.freed(cur.ctx, token);
-    in_backend = saved;
+    gct_sample_report_free(&smp, &in_backend, &cur, token, g);
 }
 
 /* Tells the sink about sampled block p of n bytes; returns its token. */

@@ -160,4 +160,18 @@ static inline int gct_sampler_current(struct gct_sampler *s, uint64_t g)
     return g == __atomic_load_n(&s->gen, __ATOMIC_ACQUIRE) && __atomic_load_n(&s->enabled, __ATOMIC_ACQUIRE);
 }
 
+/* The free of a sampled object (token; 0: the sink dropped it) of
+ * generation g: reported to the sink only while g's recording is the
+ * current one, as from inside the backend (the sink may allocate). */
+static inline void gct_sample_report_free(struct gct_sampler *s, int *in_backend, const gct_sink *sink,
+                                          uint64_t token, uint64_t g)
+{
+    if (!token || !gct_sampler_current(s, g) || !sink->freed)
+        return;
+    int saved = *in_backend;
+    *in_backend = 1;
+    sink->freed(sink->ctx, token);
+    *in_backend = saved;
+}
+
 #endif
