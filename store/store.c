@@ -135,11 +135,24 @@ static int remove_file(const char *path, const char *suffix)
  * -wal replayed over it. */
 static const char *const companions[] = { "-wal", "-shm", "-journal" };
 
-static void remove_all(const char *path)
+/* Removes path and its companions, all it can: 0, or -1 with errno and
+ * *failed (if not NULL) the suffix of the first that could not go ("" for
+ * path itself). */
+static int remove_all(const char *path, const char **failed)
 {
-    remove_file(path, "");
-    for (size_t i = 0; i < sizeof companions / sizeof companions[0]; i++)
-        remove_file(path, companions[i]);
+    int rc = remove_file(path, ""), e = errno;
+    const char *first = "";
+    for (size_t i = 0; i < sizeof companions / sizeof companions[0]; i++) {
+        if (remove_file(path, companions[i]) != 0 && rc == 0) {
+            rc = -1;
+            e = errno;
+            first = companions[i];
+        }
+    }
+    if (failed)
+        *failed = first;
+    errno = e;
+    return rc;
 }
 
 /* Runs one statement of SQL that returns at most one text row; copies the
@@ -329,10 +342,7 @@ int gcts_remove_db(const char *path)
         errno = EINVAL;
         return -1;
     }
-    int rc = remove_file(path, "");
-    for (size_t i = 0; i < sizeof companions / sizeof companions[0]; i++)
-        rc |= remove_file(path, companions[i]);
-    return rc;
+    return remove_all(path, NULL);
 }
 
 void gcts_forget_claim(gcts_db *db)
@@ -402,18 +412,14 @@ gcts_db *gcts_create_claimed(const char *path, int claim_fd, gcts_init_fn init, 
         /* no claim could be made (no socket here): go on without one;
          * a missing directory fails below, with its own message */
     }
-    if (remove_file(path, "") != 0) {
-        drop_claim(claim_fd);
-        gcts_i_put_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+    const char *failed;
+    if (remove_all(path, &failed) != 0) {
+        drop_claim(claim_fd);   /* keeps errno */
+        if (!*failed)
+            gcts_i_put_err(err, errlen, "%s: cannot create: %s", path, strerror(errno));
+        else
+            gcts_i_put_err(err, errlen, "%s: cannot remove %s%s: %s", path, path, failed, strerror(errno));
         return NULL;
-    }
-    for (size_t i = 0; i < sizeof companions / sizeof companions[0]; i++) {
-        if (remove_file(path, companions[i]) != 0) {
-            drop_claim(claim_fd);
-            gcts_i_put_err(err, errlen, "%s: cannot remove %s%s: %s", path, path,
-                           companions[i], strerror(errno));
-            return NULL;
-        }
     }
     size_t tlen = strlen(path) + 32;
     char *tmp = malloc(tlen);
@@ -426,7 +432,7 @@ gcts_db *gcts_create_claimed(const char *path, int claim_fd, gcts_init_fn init, 
     }
     db->claim_fd = claim_fd;   /* closed by gcts_close, whatever happens below */
     snprintf(tmp, tlen, "%s.tmp-%ld", path, (long)getpid());
-    remove_all(tmp);   /* a stale one of a killed process with our pid */
+    (void)remove_all(tmp, NULL);   /* a stale one of a killed process with our pid */
     if (create_0600(tmp) != 0) {
         gcts_i_fail(db, "cannot create: %s", strerror(errno));
         goto fail;
@@ -468,13 +474,13 @@ gcts_db *gcts_create_claimed(const char *path, int claim_fd, gcts_init_fn init, 
 fail_path:
     gcts_i_put_err(err, errlen, "%s", db->err);
     gcts_close(db);
-    remove_all(path);
+    (void)remove_all(path, NULL);
     free(tmp);
     return NULL;
 fail:
     gcts_i_put_err(err, errlen, "%s", db->err);
     gcts_close(db);
-    remove_all(tmp);
+    (void)remove_all(tmp, NULL);
     free(tmp);
     return NULL;
 }
