@@ -147,16 +147,21 @@ static uint64_t take_sample(void *p, size_t n, uintptr_t ret)
     return token;
 }
 
-/* Writes the header of sampled block p (glibc's block at p - off), takes
- * the sample and returns p. */
-static void *mark_sampled(char *p, size_t off, size_t n, uint64_t g, uintptr_t ret)
+/* Writes the header of block p, glibc's block being at p - off. */
+static void set_header(char *p, size_t off, uint64_t token, uint64_t g)
 {
     struct hdr *h = hdr_of(p);
-    h->token = 0;
+    h->token = token;
     h->gen = g;
     h->off = off;
     h->tag = TAG ^ (uint64_t)(uintptr_t)p;
-    h->token = take_sample(p, n, ret);
+}
+
+/* Takes the sample of block p of n bytes (nobody else has it yet), writes
+ * its header and returns p. */
+static void *mark_sampled(char *p, size_t off, size_t n, uint64_t g, uintptr_t ret)
+{
+    set_header(p, off, take_sample(p, n, ret), g);
     return p;
 }
 
@@ -268,7 +273,9 @@ EXPORT void *calloc(size_t a, size_t b)
 
 static size_t (*real_usable_size)(void *);
 
-static size_t usable_size(void *p)
+/* glibc's malloc_usable_size of glibc's block p (found by the constructor, or by a
+ * call made before it). */
+static size_t glibc_usable_size(void *p)
 {
     size_t (*fn)(void *) = __atomic_load_n(&real_usable_size, __ATOMIC_ACQUIRE);
     if (!fn) {
@@ -277,16 +284,14 @@ static size_t usable_size(void *p)
             return 0;
         __atomic_store_n(&real_usable_size, fn, __ATOMIC_RELEASE);
     }
-    if (is_sampled(p)) {
-        size_t off = hdr_of(p)->off;
-        return fn(base_of(p)) - off;
-    }
     return fn(p);
 }
 
 EXPORT size_t malloc_usable_size(void *p)
 {
-    return usable_size(p);
+    if (is_sampled(p))
+        return glibc_usable_size(base_of(p)) - hdr_of(p)->off;
+    return glibc_usable_size(p);
 }
 
 /* realloc when old is a sampled block or the countdown has run out
@@ -309,7 +314,7 @@ static void *do_realloc(void *old, size_t n, uintptr_t ret, int counted)
             return __libc_realloc(old, n);
         void *p = alloc_sampled(n, 0, 0, g, ret);
         if (p) {
-            size_t have = usable_size(old);
+            size_t have = glibc_usable_size(old);
             memcpy(p, old, have < n ? have : n);
             __libc_free(old);
         }
@@ -330,12 +335,8 @@ static void *do_realloc(void *old, size_t n, uintptr_t ret, int counted)
     if (take)
         return mark_sampled(p, off, n, g, ret);
     /* still a block with a header (glibc's block starts off below), of
-     * no sample: token 0 */
-    h = hdr_of(p);
-    h->token = 0;
-    h->gen = 0;
-    h->off = off;
-    h->tag = TAG ^ (uint64_t)(uintptr_t)p;
+     * no sample */
+    set_header(p, off, 0, 0);
     return p;
 }
 
@@ -547,5 +548,7 @@ __attribute__((constructor(101))) static void preload_init(void)
 {
     pthread_atfork(fork_prepare, fork_parent, fork_child);
     gctp_set_env_backend(&malloc_backend);
+    /* found here, so that the allocation path never calls dlsym (only a
+     * call before this constructor does) */
     real_usable_size = (size_t (*)(void *))dlsym(RTLD_NEXT, "malloc_usable_size");
 }
