@@ -754,13 +754,7 @@ static int bw_read_stats(gct_backend_stats *out)
     }
     out->next_gc = __atomic_load_n(&last_goal, __ATOMIC_RELAXED);
     out->pause_total_ns = __atomic_load_n(&pause_total_ns, __ATOMIC_RELAXED);
-    FILE *f = fopen("/proc/self/statm", "re");
-    if (f) {
-        unsigned long size = 0, resident = 0;
-        if (fscanf(f, "%lu %lu", &size, &resident) == 2)
-            out->sys = (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-        fclose(f);
-    }
+    out->sys = gct_preload_resident_bytes();
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
     uint64_t gct = __atomic_load_n(&gc_total_ns, __ATOMIC_RELAXED);
     out->gc_cpu_fraction = now > init_mono ? (double)gct / (double)(now - init_mono) : 0;

@@ -47,11 +47,13 @@
  *     writer_pid, and gctune's readers wait for it (store_read.c);
  *   - what the program does not need to wait for comes after `done`: the
  *     fdatasync of the file (gcts_close_unsynced), and the helper's exit,
- *     which tears down a copy of the program's memory.  The helper exits
- *     only once the program has seen `done` (`resumed`, or 20 ms): an
- *     exiting process keeps its CPU until its teardown ends, and the
- *     scheduler often wakes the waiter on the waker's CPU, so exiting at
- *     once cost the program ~2 ms at each stop (measured on 2 vCPUs);
+ *     which tears down a copy of the program's memory.  Both wait until
+ *     the program has seen `done` (`resumed`, or 20 ms) and then until it
+ *     has exited (wait_target_exit, 50 ms at most): an exiting process
+ *     keeps its CPU until its teardown ends, and the scheduler often wakes
+ *     the waiter on the waker's CPU, so exiting at once cost the program
+ *     ~2 ms at each stop, and a sync and exit run alongside the program's
+ *     own exit ~1.7 ms more (measured on 2 vCPUs, bench/preload.sh's churn);
  *   - the profiled process never waits for a helper that is gone: it
  *     checks for it every 100 ms while waiting, and waits 60 s at most.
  */
@@ -63,6 +65,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/futex.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -127,6 +130,26 @@ static void set_cpus(void)
         gctp_msg("GCTUNE_HELPER_CPUS=%s: the recording helper cannot run there: %s; ignored", e, strerror(errno));
 }
 
+/* After `done`: waits until the profiled process has exited (its exit,
+ * with the teardown of its memory, comes right after a stop at exit), for
+ * TARGET_EXIT_WAIT_MS at most (a program that stops recording and runs
+ * on, or execs).  The helper's fdatasync and its own exit then do not
+ * compete with the program's exit (see the invariants above).  Without
+ * pidfd_open (Linux < 5.3) it does not wait. */
+#define TARGET_EXIT_WAIT_MS 50
+static void wait_target_exit(void)
+{
+#ifdef SYS_pidfd_open
+    int fd = (int)syscall(SYS_pidfd_open, (pid_t)gctp.target_pid, 0);
+    if (fd < 0)
+        return;
+    struct pollfd p = { fd, POLLIN, 0 };
+    while (poll(&p, 1, TARGET_EXIT_WAIT_MS) < 0 && errno == EINTR)
+        ;
+    close(fd);
+#endif
+}
+
 static __attribute__((noreturn)) void helper_main(void)
 {
     static const int ignored[] = { SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE, SIGTSTP, SIGTTIN, SIGTTOU,
@@ -159,14 +182,15 @@ static __attribute__((noreturn)) void helper_main(void)
      * path at once */
     __atomic_store_n(&sh->done, 1, __ATOMIC_SEQ_CST);
     futex_wake_all(&sh->done);
-    if (sync_fd >= 0) {
-        fdatasync(sync_fd);
-        close(sync_fd);
-    }
     int64_t t0 = gctp_mono_ns();
     while (!__atomic_load_n(&sh->resumed, __ATOMIC_ACQUIRE) && gctp_mono_ns() - t0 < RESUMED_WAIT_NS) {
         struct timespec ts = { 0, 200000 };
         nanosleep(&ts, NULL);
+    }
+    wait_target_exit();
+    if (sync_fd >= 0) {
+        fdatasync(sync_fd);
+        close(sync_fd);
     }
     _exit(0);
 }
