@@ -738,7 +738,8 @@ static void bw_detach(void)
     pthread_mutex_unlock(&attach_lock);
 }
 
-static int bw_read_stats(gct_backend_stats *out)
+/* read_stats (with_sys) and read_heap_stats */
+static int bw_stats(gct_backend_stats *out, int with_sys)
 {
     memset(out, 0, sizeof *out);
     if (gc.is_init_called()) {
@@ -754,7 +755,8 @@ static int bw_read_stats(gct_backend_stats *out)
     }
     out->next_gc = __atomic_load_n(&last_goal, __ATOMIC_RELAXED);
     out->pause_total_ns = __atomic_load_n(&pause_total_ns, __ATOMIC_RELAXED);
-    out->sys = gct_preload_resident_bytes();
+    if (with_sys)
+        out->sys = gct_preload_resident_bytes();
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
     uint64_t gct = __atomic_load_n(&gc_total_ns, __ATOMIC_RELAXED);
     out->gc_cpu_fraction = now > init_mono ? (double)gct / (double)(now - init_mono) : 0;
@@ -763,6 +765,16 @@ static int bw_read_stats(gct_backend_stats *out)
     pthread_mutex_unlock(&knob_lock);
     out->memory_limit = __atomic_load_n(&mem_limit, __ATOMIC_RELAXED);
     return 0;
+}
+
+static int bw_read_stats(gct_backend_stats *out)
+{
+    return bw_stats(out, 1);
+}
+
+static int bw_read_heap_stats(gct_backend_stats *out)
+{
+    return bw_stats(out, 0);
 }
 
 static int bw_add_listener(void (*fn)(const gct_gc_event *, void *), void *arg)
@@ -799,6 +811,7 @@ static const gct_backend bdwgc_backend = {
     .attach = bw_attach,
     .detach = bw_detach,
     .read_stats = bw_read_stats,
+    .read_heap_stats = bw_read_heap_stats,
     .add_gc_listener = bw_add_listener,
     .remove_gc_listener = bw_remove_listener,
     .set_gc_percent = bw_set_gc_percent,

@@ -501,7 +501,8 @@ uint64_t gct_preload_resident_bytes(void)
     return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-static int mb_read_stats(gct_backend_stats *out)
+/* read_stats (with_sys) and read_heap_stats */
+static int mb_stats(gct_backend_stats *out, int with_sys)
 {
     memset(out, 0, sizeof *out);
     pthread_mutex_lock(&stats_lock);
@@ -518,10 +519,21 @@ static int mb_read_stats(gct_backend_stats *out)
     out->heap_inuse = mi.uordblks + mi.hblkhd;
     out->heap_sys = mi.arena + mi.hblkhd;
     out->heap_idle = mi.fordblks;
-    out->sys = gct_preload_resident_bytes();
+    if (with_sys)
+        out->sys = gct_preload_resident_bytes();
     out->gc_percent = -2;
     out->memory_limit = -2;
     return 0;
+}
+
+static int mb_read_stats(gct_backend_stats *out)
+{
+    return mb_stats(out, 1);
+}
+
+static int mb_read_heap_stats(gct_backend_stats *out)
+{
+    return mb_stats(out, 0);
 }
 
 static const gct_backend malloc_backend = {
@@ -530,6 +542,7 @@ static const gct_backend malloc_backend = {
     .attach = mb_attach,
     .detach = mb_detach,
     .read_stats = mb_read_stats,
+    .read_heap_stats = mb_read_heap_stats,
 };
 
 const gct_backend *gct_backend_malloc(void)

@@ -117,16 +117,36 @@ static void close_from(int lo, int keep)
 
 /* GCTUNE_HELPER_CPUS: the CPUs the helper may run on (by default those of
  * the program, inherited): a program pinned to some cores can keep its
- * recording off them.  A bad value is reported and ignored. */
-static void set_cpus(void)
+ * recording off them.  The intermediate moves the helper there as soon as
+ * fork() returns, before the helper has run (place_helper): left to move
+ * itself, the new process first ran ~1 ms on the program's CPU (glibc's
+ * fork handlers in the child, copy-on-write faults), and the program,
+ * woken by the intermediate's exit, waited for it (perf sched, pinned,
+ * 2 vCPUs).  The helper sets them again (set_cpus): a bad value is
+ * reported there, and ignored. */
+static int helper_cpus(cpu_set_t *set, const char **env)
 {
     const char *e = getenv("GCTUNE_HELPER_CPUS");
-    if (!e || !*e)
-        return;
+    *env = e;
+    return e && *e ? (gctp_env_cpus(e, set) == 0 ? 1 : -1) : 0;
+}
+
+static void place_helper(pid_t h)
+{
     cpu_set_t set;
-    if (gctp_env_cpus(e, &set) != 0)
+    const char *e;
+    if (helper_cpus(&set, &e) == 1)
+        (void)sched_setaffinity(h, sizeof set, &set);
+}
+
+static void set_cpus(void)
+{
+    cpu_set_t set;
+    const char *e;
+    int have = helper_cpus(&set, &e);
+    if (have < 0)
         gctp_msg("GCTUNE_HELPER_CPUS=%s: not a list of CPUs (like 1 or 0-3,6); ignored", e);
-    else if (sched_setaffinity(0, sizeof set, &set) != 0)
+    else if (have > 0 && sched_setaffinity(0, sizeof set, &set) != 0)
         gctp_msg("GCTUNE_HELPER_CPUS=%s: the recording helper cannot run there: %s; ignored", e, strerror(errno));
 }
 
@@ -206,6 +226,8 @@ static int intermediate_main(void *arg)
     pid_t h = fork();
     if (h == 0)
         helper_main();
+    if (h > 0)
+        place_helper(h);
     _exit(h < 0 ? 1 : 0);
 }
 

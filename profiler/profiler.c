@@ -175,7 +175,9 @@ static void send_heap(int force)
         return;   /* another thread sends this one */
     gct_backend_stats st;
     memset(&st, 0, sizeof st);
-    if (b->read_stats(&st) == 0)
+    /* the helper reads the RSS itself (writer.c): not sys */
+    int (*rd)(gct_backend_stats *) = b->read_heap_stats ? b->read_heap_stats : b->read_stats;
+    if (rd(&st) == 0)
         put_record(GCTP_REC_HEAP, fill_heap, &st, NULL, &gctp.sh->dropped_heap);
 }
 

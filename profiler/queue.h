@@ -65,6 +65,7 @@ struct gctp_queue {
     size_t map_bytes;
     char pad0[64];
     uint64_t enqueue_pos;        /* producers, CAS */
+    uint64_t populated;          /* producers, CAS: cells made resident ahead of them (first lap) */
     char pad1[64];
     uint64_t dequeue_pos;        /* consumer only */
     uint64_t out_cells;          /* consumer: cells of the record in out */

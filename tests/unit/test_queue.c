@@ -10,8 +10,10 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "queue.h"
@@ -97,6 +99,54 @@ static void test_wrap_in_order(void **state)
     }
     assert_int_equal(got, put);
     assert_true(put > 20 * (q.mask + 1) / 4);   /* many laps */
+    gctp_queue_destroy(&q);
+}
+
+/* 1 when the page holding p is resident (mincore). */
+static int resident(const void *p)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    unsigned char v = 0;
+    void *base = (void *)((uintptr_t)p & ~(uintptr_t)(page - 1));
+    assert_int_equal(mincore(base, (size_t)page, &v), 0);
+    return v & 1;
+}
+
+/* On the first lap the producers make the cells ahead of them resident
+ * before they get there (queue.c: populate_ahead), and no further: the
+ * page just ahead of the last record is resident before anything was
+ * written to it, a page far ahead is not, and the records are intact. */
+static void test_populate_ahead(void **state)
+{
+    (void)state;
+    long page = sysconf(_SC_PAGESIZE);
+    void *probe = mmap(NULL, (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    assert_true(probe != MAP_FAILED);
+    int can = madvise(probe, (size_t)page, 23 /* MADV_POPULATE_WRITE */) == 0;
+    munmap(probe, (size_t)page);
+    if (!can)
+        skip();   /* a kernel before 5.14: pages fault in as they are reached */
+    struct gctp_queue q;
+    assert_int_equal(gctp_queue_init(&q, 65536, 0), 0);
+    uint64_t cap = q.mask + 1;
+    assert_true(cap >= 65536);   /* far more cells than the records below take */
+    assert_false(resident(&q.cells[0]));
+    for (uint64_t i = 0; i < 3000; i++) {
+        struct gctp_rec r;
+        make_rec(&r, i);
+        assert_int_equal(gctp_queue_put(&q, &r), 0);
+    }
+    uint64_t end = q.enqueue_pos;
+    assert_true(q.populated > end && q.populated < cap);
+    assert_true(resident(&q.cells[end + (size_t)page / sizeof(struct gctp_cell)]));   /* ahead, unwritten */
+    assert_false(resident(&q.cells[cap - 1]));                                         /* far ahead */
+    for (uint64_t i = 0; i < 3000; i++) {
+        struct gctp_rec *r = gctp_queue_peek(&q);
+        assert_non_null(r);
+        check_rec(r, i);
+        gctp_queue_release(&q);
+    }
+    assert_null(gctp_queue_peek(&q));
     gctp_queue_destroy(&q);
 }
 
@@ -246,6 +296,7 @@ int main(void)
         cmocka_unit_test(test_lengths),
         cmocka_unit_test(test_wrap_in_order),
         cmocka_unit_test(test_full),
+        cmocka_unit_test(test_populate_ahead),
         cmocka_unit_test(test_producers),
         cmocka_unit_test(test_shared_across_fork),
     };
