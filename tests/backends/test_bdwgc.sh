@@ -12,7 +12,7 @@
 # command or without Boehm GC (bdwgc_prog not built).
 prog="${top_builddir:?}/tests/backends/bdwgc_prog"
 [ -x "$prog" ] || { echo "SKIP: Boehm GC not found by configure (Debian package libgc-dev)"; exit 77; }
-. "${top_srcdir:?}/tests/backends/preload_env.sh" bdwgc
+. "${top_srcdir:?}/tests/backends/preload_env.sh"
 GCTUNE="$top_builddir/gctune"
 q() { sqlite3 "$db" "$1"; }
 

@@ -24,7 +24,7 @@
 #   8. GCTUNE_HELPER_CPUS: the helper runs only on the CPUs named (and the
 #      program keeps its own; it has not loaded libdw either); a bad list
 #      is reported and ignored.
-. "${top_srcdir:?}/tests/backends/preload_env.sh" helper
+. "${top_srcdir:?}/tests/backends/preload_env.sh"
 prog="$top_builddir/tests/backends/helper_prog"
 dl="$top_builddir/tests/backends/libhelpertest.so"
 gctune="$top_builddir/gctune"

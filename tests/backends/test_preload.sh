@@ -6,7 +6,7 @@
 # named by their sites with estimates within 10% of the known bytes, frees
 # recorded, nothing from the fork child, and rate 0 / no GCTUNE_PROFILE.
 # Needs the sqlite3 command: skipped without it.
-. "${top_srcdir:?}/tests/backends/preload_env.sh" preload
+. "${top_srcdir:?}/tests/backends/preload_env.sh"
 prog="$top_builddir/tests/backends/malloc_prog"
 q() { sqlite3 "$db" "$1"; }
 

@@ -6,7 +6,7 @@
 # and output, a sound database with samples (backend malloc, clean exit),
 # and the top stacks (by estimated bytes) have a named frame.  A program
 # that is not installed is skipped; all missing (or no sqlite3) = SKIP.
-. "${top_srcdir:?}/tests/backends/preload_env.sh" real
+. "${top_srcdir:?}/tests/backends/preload_env.sh"
 ran=0
 
 # run NAME RATE PROGRAM ARGS...
