@@ -49,8 +49,9 @@
 # unpinned (its interpreter process would have to share the program's
 # CPU), and so does alloc_churn (2 threads).
 # Printed: the median of each, ratio to plain, overhead % and "heaptrack
-# overhead / gctune overhead" (recording), and the median and quartiles of
-# each round's recording / plain wall ratio (the two runs of a round share
+# overhead / gctune overhead" (recording), and the median (with its 95 %
+# confidence interval, from 9 rounds) and quartiles of each round's
+# recording / plain wall ratio (the two runs of a round share
 # a CPU and are at most minutes apart, so slow changes of the VM's speed
 # cancel out: plain churn's median moved from 0.39 s to 0.45 s between two
 # runs of the script on one day).  Then instruction counts from
@@ -271,12 +272,18 @@ for w in 2 0 1 3; do
     if [ $w != 2 ]; then
         # the ratio of each round's recording to the same round's plain
         # run (same CPU, minutes apart at most): slow drifts of the VM's
-        # speed cancel out, and the quartiles show the spread
+        # speed cancel out, and the quartiles show the spread.  The 95 %
+        # confidence interval of the median is distribution-free: the
+        # k-th smallest and k-th largest ratio, k = floor((n - 1.96
+        # sqrt(n)) / 2) (the binomial count of ratios below the true
+        # median), from 9 rounds up
         paste "$tmp/$w-plain.t" "$tmp/$w-recording.t" | awk '{ print 100 * ($4 / $1 - 1) }' | sort -g |
             awk -v pad="" '{ v[NR] = $1 }
                 function q(f,   i) { i = 1 + f * (NR - 1); return v[int(i)] + (i - int(i)) * (v[int(i) + 1] - v[int(i)]) }
-                END { printf "%-24s recording / plain of the same round, wall: median %+.1f%%, quartiles %+.1f%% .. %+.1f%%, %d rounds\n",
-                      pad, q(0.5), q(0.25), q(0.75), NR }'
+                END { k = int((NR - 1.96 * sqrt(NR)) / 2)
+                      ci = k >= 1 ? sprintf(" (95%% CI %+.1f%% .. %+.1f%%)", v[k], v[NR - k + 1]) : ""
+                      printf "%-24s recording / plain of the same round, wall: median %+.1f%%%s, quartiles %+.1f%% .. %+.1f%%, %d rounds\n",
+                      pad, q(0.5), ci, q(0.25), q(0.75), NR }'
     fi
     if [ $do_ht = 1 ] && [ $w != 2 ]; then
         awk -v pw="${W[plain]}" -v pc="${C[plain]}" -v rw="${W[recording]}" -v rc="${C[recording]}" \
