@@ -89,6 +89,7 @@
 #include "gctune/backend.h"
 #include "gctune/tuner.h"
 #include "internal.h"
+#include "gc_internal.h"   /* gci_rss_bytes */
 #include "preload.h"
 #include "sample.h"
 #include <dlfcn.h>
@@ -756,7 +757,7 @@ static int bw_stats(gct_backend_stats *out, int with_sys)
     out->next_gc = __atomic_load_n(&last_goal, __ATOMIC_RELAXED);
     out->pause_total_ns = __atomic_load_n(&pause_total_ns, __ATOMIC_RELAXED);
     if (with_sys)
-        out->sys = gct_preload_resident_bytes();
+        out->sys = gci_rss_bytes();
     uint64_t now = clock_ns(CLOCK_MONOTONIC);
     uint64_t gct = __atomic_load_n(&gc_total_ns, __ATOMIC_RELAXED);
     out->gc_cpu_fraction = now > init_mono ? (double)gct / (double)(now - init_mono) : 0;

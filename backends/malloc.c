@@ -59,12 +59,12 @@
  */
 #define _GNU_SOURCE
 #include "gctune/backend.h"
+#include "gc_internal.h"   /* gci_rss_bytes */
 #include "internal.h"
 #include "preload.h"
 #include "sample.h"
 #include <dlfcn.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <malloc.h>
 #include <math.h>
 #include <pthread.h>
@@ -478,29 +478,6 @@ static int64_t clock_ns(clockid_t c)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-/* preload.h.  Without stdio: fopen's FILE and buffer were two allocations
- * and ~0.3 ms of a recording's start (the first HEAP record). */
-uint64_t gct_preload_resident_bytes(void)
-{
-    char buf[128];
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return 0;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return 0;
-    buf[n] = '\0';
-    const char *p = strchr(buf, ' ');   /* "size resident shared ..." */
-    if (!p)
-        return 0;
-    char *end;
-    unsigned long long resident = strtoull(p + 1, &end, 10);
-    if (end == p + 1)
-        return 0;
-    return (uint64_t)resident * (uint64_t)sysconf(_SC_PAGESIZE);
-}
-
 /* read_stats (with_sys) and read_heap_stats */
 static int mb_stats(gct_backend_stats *out, int with_sys)
 {
@@ -520,7 +497,7 @@ static int mb_stats(gct_backend_stats *out, int with_sys)
     out->heap_sys = mi.arena + mi.hblkhd;
     out->heap_idle = mi.fordblks;
     if (with_sys)
-        out->sys = gct_preload_resident_bytes();
+        out->sys = gci_rss_bytes();   /* without stdio: fopen's FILE and buffer were two allocations */
     out->gc_percent = -2;
     out->memory_limit = -2;
     return 0;

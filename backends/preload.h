@@ -11,14 +11,10 @@
 #define GCTUNE_BACKENDS_PRELOAD_H
 
 #include "gctune/backend.h"
-#include <stdint.h>
 
 const gct_backend *gct_backend_malloc(void);
 /* Boehm GC's backend; NULL when the process has no Boehm GC. */
 const gct_backend *gct_backend_bdwgc(void);
-/* The process's resident set in bytes (/proc/self/statm), 0 when it
- * cannot be read; without stdio, so without allocating (malloc.c). */
-uint64_t gct_preload_resident_bytes(void);
 /* tuner/tuner.c: the backend GCTUNE_TUNER starts on (NULL = libgc);
  * gctt_ (internal) so that libgctune.so does not export it. */
 void gctt_set_env_backend(const gct_backend *b);
