@@ -33,6 +33,10 @@
 #               writer_cpu_ns), which bash's `time` does not see
 #   heaptrack   heaptrack -o FILE PROGRAM (Debian package heaptrack), which
 #               traces every allocation; skipped when it is not installed
+#   baseline    with --baseline-lib LIB only: recording as above, with
+#               another build of libgctune-preload.so (an older commit's),
+#               in the same rounds, so that a change's effect shows apart
+#               from the machine's drift between runs of the script
 #
 # Wall and CPU time (user+sys of the whole process tree, so heaptrack's
 # interpreter and compressor count): --reps N rounds (default 5); each round
@@ -71,7 +75,7 @@
 #
 # Usage: bench/preload.sh [--builddir DIR] [--reps N] [--heaptrack-reps K]
 #                         [--quick] [--no-callgrind] [--no-heaptrack]
-#                         [--no-make] [--no-pin]
+#                         [--no-make] [--no-pin] [--baseline-lib LIB]
 #   (make bench-preload BENCH_ARGS="--quick" runs it from the build tree;
 #   without --no-make it first builds what it needs in DIR)
 #   --no-pin  leave every run to the scheduler (see Pinning above)
@@ -86,7 +90,7 @@
 # Exit 0 when the measurements ran.  Machine noise is large (2 shared
 # cores): compare ratios from the same run only.  Never judges a time.
 set -u
-builddir=. reps=5 ht_reps=5 quick=0 do_cg=1 do_ht=1 do_make=1 do_pin=1
+builddir=. reps=5 ht_reps=5 quick=0 do_cg=1 do_ht=1 do_make=1 do_pin=1 base_lib=
 while [ $# -gt 0 ]; do
     case $1 in
     --builddir) [ $# -ge 2 ] || { echo "bench/preload.sh: --builddir needs a directory" >&2; exit 2; }
@@ -100,6 +104,8 @@ while [ $# -gt 0 ]; do
     --no-heaptrack) do_ht=0 ;;
     --no-make) do_make=0 ;;
     --no-pin) do_pin=0 ;;
+    --baseline-lib) [ $# -ge 2 ] || { echo "bench/preload.sh: --baseline-lib needs a library" >&2; exit 2; }
+            base_lib=$2; shift ;;
     -h|--help) awk 'NR > 1 && !/^#/ { exit } NR > 1' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "bench/preload.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -151,6 +157,11 @@ fi
 [ ${#cpus[@]} -ge 2 ] || do_pin=0
 pinned_workload() { [ $do_pin = 1 ] && [ "$1" != 3 ]; }   # not alloc_churn (2 threads)
 modes=(plain idle rate0 recording)
+if [ -n "$base_lib" ]; then
+    [ -f "$base_lib" ] || { echo "bench/preload.sh: --baseline-lib: no such file: $base_lib" >&2; exit 2; }
+    base_lib=$(cd "$(dirname "$base_lib")" && pwd)/$(basename "$base_lib")
+    modes+=(baseline)
+fi
 [ $do_ht = 1 ] && modes+=(heaptrack)
 
 # timed OUT_PREFIX CMD... : appends "wall cpu main" (seconds) to
@@ -198,14 +209,16 @@ run() {
             ${others:+GCTUNE_HELPER_CPUS=$others} "$prog" "${args[@]}"
         add_helper_cpu "$tmp/$w-$mode" "$db"
         rm -f "$db" "$db"-* ;;
-    recording)
-        db=$tmp/rec-$w-$r.sqlite
-        timed "$tmp/$w-$mode" "${pin[@]}" env LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" \
+    recording|baseline)
+        local l=$lib
+        [ "$mode" = baseline ] && l=$base_lib
+        db=$tmp/$mode-$w-$r.sqlite
+        timed "$tmp/$w-$mode" "${pin[@]}" env LD_PRELOAD="$l" GCTUNE_PROFILE="$db" \
             ${others:+GCTUNE_HELPER_CPUS=$others} "$prog" "${args[@]}"
         add_helper_cpu "$tmp/$w-$mode" "$db"
         # proof that it recorded: samples kept, and the backend that took them
         sqlite3 "$db" "SELECT count(*) || ' ' || (SELECT value FROM meta WHERE key = 'backend') FROM samples" \
-            >>"$tmp/$w-samples" 2>/dev/null || echo "? ?" >>"$tmp/$w-samples"
+            >>"$tmp/$w-$mode-samples" 2>/dev/null || echo "? ?" >>"$tmp/$w-$mode-samples"
         rm -f "$db" "$db"-* ;;
     heaptrack)
         # unpinned: pinned, its interpreter process would share the
@@ -217,6 +230,22 @@ run() {
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2) }'; }
+
+# per_round A B : for workload $w, the ratio of each round's mode A wall
+# time to the same round's mode B (same CPU, minutes apart at most): slow
+# drifts of the VM's speed cancel out, and the quartiles show the spread.
+# The 95 % confidence interval of the median is distribution-free: the
+# k-th smallest and k-th largest ratio, k = floor((n - 1.96 sqrt(n)) / 2)
+# (the binomial count of ratios below the true median), from 9 rounds up
+per_round() {
+    paste "$tmp/$w-$2.t" "$tmp/$w-$1.t" | awk '{ print 100 * ($4 / $1 - 1) }' | sort -g |
+        awk -v pad="" -v a="$1" -v b="$2" '{ v[NR] = $1 }
+            function q(f,   i) { i = 1 + f * (NR - 1); return v[int(i)] + (i - int(i)) * (v[int(i) + 1] - v[int(i)]) }
+            END { k = int((NR - 1.96 * sqrt(NR)) / 2)
+                  ci = k >= 1 ? sprintf(" (95%% CI %+.1f%% .. %+.1f%%)", v[k], v[NR - k + 1]) : ""
+                  printf "%-24s %s / %s of the same round, wall: median %+.1f%%%s, quartiles %+.1f%% .. %+.1f%%, %d rounds\n",
+                  pad, a, b, q(0.5), ci, q(0.25), q(0.75), NR }'
+}
 
 echo "== malloc backend overhead at the default rate (median of $reps rounds, modes interleaved)"
 [ $do_ht = 1 ] && [ "$ht_reps" -lt "$reps" ] && echo "   heaptrack: the first $ht_reps rounds only (--heaptrack-reps)"
@@ -250,9 +279,9 @@ for w in 2 0 1 3; do
     done
     for m in "${modes[@]}"; do
         note=
-        if [ "$m" = recording ]; then
+        if [ "$m" = recording ] || [ "$m" = baseline ]; then
             note=$(awk '{ n[NR] = $1; be = $2 } END { s = ""; for (i = 1; i <= NR; i++) s = s (i > 1 ? "," : "") n[i];
-                          print "samples/run " s " (backend " be ")" }' "$tmp/$w-samples")
+                          print "samples/run " s " (backend " be ")" }' "$tmp/$w-$m-samples")
         fi
         awk -v w="${workloads[w]}" -v m="$m" -v pw="${W[plain]}" -v pc="${C[plain]}" -v mw="${W[$m]}" -v mc="${C[$m]}" \
             -v pm="${M[plain]}" -v mm="${M[$m]}" -v note="$note" \
@@ -270,20 +299,11 @@ for w in 2 0 1 3; do
                      100 * (rw - fw - pw) / pw, 100 * (rc - fc - pc) / pc }'
     fi
     if [ $w != 2 ]; then
-        # the ratio of each round's recording to the same round's plain
-        # run (same CPU, minutes apart at most): slow drifts of the VM's
-        # speed cancel out, and the quartiles show the spread.  The 95 %
-        # confidence interval of the median is distribution-free: the
-        # k-th smallest and k-th largest ratio, k = floor((n - 1.96
-        # sqrt(n)) / 2) (the binomial count of ratios below the true
-        # median), from 9 rounds up
-        paste "$tmp/$w-plain.t" "$tmp/$w-recording.t" | awk '{ print 100 * ($4 / $1 - 1) }' | sort -g |
-            awk -v pad="" '{ v[NR] = $1 }
-                function q(f,   i) { i = 1 + f * (NR - 1); return v[int(i)] + (i - int(i)) * (v[int(i) + 1] - v[int(i)]) }
-                END { k = int((NR - 1.96 * sqrt(NR)) / 2)
-                      ci = k >= 1 ? sprintf(" (95%% CI %+.1f%% .. %+.1f%%)", v[k], v[NR - k + 1]) : ""
-                      printf "%-24s recording / plain of the same round, wall: median %+.1f%%%s, quartiles %+.1f%% .. %+.1f%%, %d rounds\n",
-                      pad, q(0.5), ci, q(0.25), q(0.75), NR }'
+        per_round recording plain
+        if [ -n "$base_lib" ]; then
+            per_round baseline plain
+            per_round recording baseline
+        fi
     fi
     if [ $do_ht = 1 ] && [ $w != 2 ]; then
         awk -v pw="${W[plain]}" -v pc="${C[plain]}" -v rw="${W[recording]}" -v rc="${C[recording]}" \
