@@ -463,7 +463,7 @@ static void mb_detach(void)
  * does not count) has passed, and at the latest after STATS_MAX_NS: about
  * 0.1 % of the time at most, unless one call takes over 1 ms.  In between,
  * read_stats returns its last figures (sys, from /proc/self/statm, is
- * read every time). */
+ * read every time; read_heap_stats leaves it out). */
 #define STATS_BUDGET 1000
 #define STATS_MAX_NS 1000000000
 static pthread_mutex_t stats_lock = PTHREAD_MUTEX_INITIALIZER;

@@ -123,31 +123,36 @@ static void close_from(int lo, int keep)
  * fork handlers in the child, copy-on-write faults), and the program,
  * woken by the intermediate's exit, waited for it (perf sched, pinned,
  * 2 vCPUs).  The helper sets them again (set_cpus): a bad value is
- * reported there, and ignored. */
-static int helper_cpus(cpu_set_t *set, const char **env)
+ * reported there, and ignored.  Read once, by gctp_helper_spawn before the
+ * clone; the intermediate and the helper see it in their copies. */
+static struct {
+    const char *env;             /* the variable, NULL when unset or empty */
+    int ok;                      /* env parsed into set */
+    cpu_set_t set;
+} cpus;
+
+static void read_cpus(void)
 {
     const char *e = getenv("GCTUNE_HELPER_CPUS");
-    *env = e;
-    return e && *e ? (gctp_env_cpus(e, set) == 0 ? 1 : -1) : 0;
+    cpus.env = e && *e ? e : NULL;
+    cpus.ok = cpus.env && gctp_env_cpus(cpus.env, &cpus.set) == 0;
 }
 
 static void place_helper(pid_t h)
 {
-    cpu_set_t set;
-    const char *e;
-    if (helper_cpus(&set, &e) == 1)
-        (void)sched_setaffinity(h, sizeof set, &set);
+    if (cpus.ok)
+        (void)sched_setaffinity(h, sizeof cpus.set, &cpus.set);
 }
 
 static void set_cpus(void)
 {
-    cpu_set_t set;
-    const char *e;
-    int have = helper_cpus(&set, &e);
-    if (have < 0)
-        gctp_msg("GCTUNE_HELPER_CPUS=%s: not a list of CPUs (like 1 or 0-3,6); ignored", e);
-    else if (have > 0 && sched_setaffinity(0, sizeof set, &set) != 0)
-        gctp_msg("GCTUNE_HELPER_CPUS=%s: the recording helper cannot run there: %s; ignored", e, strerror(errno));
+    if (!cpus.env)
+        return;
+    if (!cpus.ok)
+        gctp_msg("GCTUNE_HELPER_CPUS=%s: not a list of CPUs (like 1 or 0-3,6); ignored", cpus.env);
+    else if (sched_setaffinity(0, sizeof cpus.set, &cpus.set) != 0)
+        gctp_msg("GCTUNE_HELPER_CPUS=%s: the recording helper cannot run there: %s; ignored", cpus.env,
+                 strerror(errno));
 }
 
 /* After `done`: waits until the profiled process has exited (its exit,
@@ -238,6 +243,7 @@ int gctp_helper_spawn(void)
     if (stack == MAP_FAILED)
         return errno;
     (void)mprotect(stack, 4096, PROT_NONE);   /* a guard page below it */
+    read_cpus();
     /* Every signal blocked across the clone and the fork: a Ctrl-C
      * arriving before the helper has set its signals to SIG_IGN stays
      * pending, and is dropped when it does. */
