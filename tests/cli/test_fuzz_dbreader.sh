@@ -11,6 +11,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/gctune-fuzzfx.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 "$top_builddir/tests/cli/mkfixture" "$tmp" || { echo "FAIL: mkfixture"; exit 1; }
 cd "$top_builddir" || exit 1
-exec ./tests/fuzz/fuzz_dbreader -n "${GCTUNE_FUZZ_ITERATIONS:-300}" \
+# not exec: the trap must still remove $tmp
+./tests/fuzz/fuzz_dbreader -n "${GCTUNE_FUZZ_ITERATIONS:-300}" \
     ${GCTUNE_FUZZ_SEED:+-s "$GCTUNE_FUZZ_SEED"} \
     "$tmp/dropped.sqlite" "$tmp/empty.sqlite" "$tmp/basic.sqlite"
+rc=$?
+exit $rc
