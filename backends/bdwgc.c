@@ -725,7 +725,7 @@ static int bw_attach(const gct_sink *sink, uint64_t rate, uint64_t seed)
     }
     cur = *sink;
     __atomic_store_n(&attached, 1, __ATOMIC_SEQ_CST);
-    gct_sampler_start(&smp, rate, seed);
+    gct_sampler_start(&smp, &tls, rate, seed);
     pthread_mutex_unlock(&attach_lock);
     return 0;
 }

@@ -13,9 +13,9 @@
  * through the GOT (noplt), never a PLT stub.
  *
  * Fast paths (bench/preload.sh measures them): every allocation decides
- * before allocating (pass(): the countdown and its generation, in
- * thread-local storage of the initial-exec model, against `gen`; not
- * recording, the countdown is INT64_MAX) and, when no sample is due,
+ * before allocating (pass(): the countdown alone, in thread-local
+ * storage of the initial-exec model; a start or stop is seen at the next
+ * slow path, see backends/sample.h) and, when no sample is due,
  * tail-calls glibc with no stack frame of its own; free and realloc test
  * the block's header word (is_sampled) and tail-call glibc when it is not
  * a sample's.  Everything else is in noinline functions.
@@ -441,7 +441,7 @@ static int mb_attach(const gct_sink *sink, uint64_t rate, uint64_t seed)
         return EBUSY;
     }
     cur = *sink;
-    gct_sampler_start(&smp, rate, seed);
+    gct_sampler_start(&smp, &tls, rate, seed);
     pthread_mutex_unlock(&attach_lock);
     return 0;
 }

@@ -4,13 +4,13 @@
 # (backends/bdwgc.c: chosen when the program has Boehm's libgc; found at run
 # time, not linked), the exec wrappers (backends/exec.c) and the tuner
 # (libgctune_tuner.la), started from GCTUNE_PROFILE and GCTUNE_TUNER by
-# their constructors.  Exports only the malloc and exec families and the
-# Boehm functions bdwgc.c interposes.  Included from
+# their constructors.  Exports only the malloc and exec families, mmap
+# (backends/populate.c) and the Boehm functions bdwgc.c interposes.  Included from
 # Makefile.am after profiler/core.mk and tuner/local.mk.
 
 lib_LTLIBRARIES += libgctune-preload.la
 libgctune_preload_la_SOURCES = backends/malloc.c backends/bdwgc.c backends/exec.c \
-	backends/sample.h backends/preload.h
+	backends/populate.c backends/sample.h backends/preload.h
 libgctune_preload_la_CPPFLAGS = $(PROFILER_CPPFLAGS)
 # SQLite linked in statically (and not exported): the program may use
 # SQLite itself, and must not share the profiler's instance (its
@@ -29,7 +29,7 @@ backends/sqlite3-static.a:
 	done; \
 	echo "error: libsqlite3.a not found (Debian package libsqlite3-dev)" >&2; exit 1
 libgctune_preload_la_LDFLAGS = -module -avoid-version -shared \
-	-export-symbols-regex '^(execve|execv|execvp|execvpe|execl|execlp|execle|fexecve|malloc|calloc|realloc|free|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|reallocarray|malloc_usable_size|free_sized|free_aligned_sized|GC_malloc|GC_malloc_atomic|GC_malloc_uncollectable|GC_malloc_atomic_uncollectable|GC_malloc_ignore_off_page|GC_malloc_atomic_ignore_off_page|GC_realloc|GC_free|GC_gcollect|GC_gcollect_and_unmap|GC_set_on_collection_event|GC_get_on_collection_event)$$' \
+	-export-symbols-regex '^(execve|execv|execvp|execvpe|execl|execlp|execle|fexecve|mmap|mmap64|malloc|calloc|realloc|free|posix_memalign|aligned_alloc|memalign|valloc|pvalloc|reallocarray|malloc_usable_size|free_sized|free_aligned_sized|GC_malloc|GC_malloc_atomic|GC_malloc_uncollectable|GC_malloc_atomic_uncollectable|GC_malloc_ignore_off_page|GC_malloc_atomic_ignore_off_page|GC_realloc|GC_free|GC_gcollect|GC_gcollect_and_unmap|GC_set_on_collection_event|GC_get_on_collection_event)$$' \
 	$(PTHREAD_CFLAGS)
 
 # End to end: a test program and real programs under LD_PRELOAD.

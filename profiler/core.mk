@@ -45,6 +45,22 @@ PROFILER_SHELL_TESTS = tests/profiler/test_profile_env.sh
 TESTS += $(PROFILER_SHELL_TESTS)
 EXTRA_DIST += $(PROFILER_SHELL_TESTS)
 
+# The preload library's mmap (populated inside a stack capture), with the
+# capture itself: libunwind calls this executable's mmap as it calls the
+# preload library's under LD_PRELOAD.
+UNIT_TESTS += tests/unit/test_populate
+tests_unit_test_populate_SOURCES = tests/unit/test_populate.c backends/populate.c profiler/unwind.c
+tests_unit_test_populate_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/profiler $(LIBUNWIND_CFLAGS)
+tests_unit_test_populate_CFLAGS = $(AM_CFLAGS) -g
+tests_unit_test_populate_LDADD = $(CMOCKA_LIBS) $(PTHREAD_LIBS) $(LIBUNWIND_LIBS)
+
+# The preload backends' sampler (backends/sample.h, header only).
+UNIT_TESTS += tests/unit/test_sample
+tests_unit_test_sample_SOURCES = tests/unit/test_sample.c
+tests_unit_test_sample_CPPFLAGS = $(PROFILER_CPPFLAGS) -I$(top_srcdir)/backends
+tests_unit_test_sample_CFLAGS = $(AM_CFLAGS) -g
+tests_unit_test_sample_LDADD = $(CMOCKA_LIBS) -lm
+
 # The record queue alone (variable-length records, wrap, full, producers,
 # a consumer process).
 UNIT_TESTS += tests/unit/test_queue

@@ -6,6 +6,9 @@
  * allocator (profiler, backend hooks, allocator) are found by matching the
  * return address the public allocation function saw, which is robust to
  * inlining and tail calls inside the library.
+ * gctp_in_capture is set around the unwinder's walk, so that the preload
+ * library can populate the memory libunwind maps for itself then
+ * (backends/populate.c); it is 0 everywhere else.
  */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
@@ -16,13 +19,17 @@
  * libgc's sampling slow path, the allocation function; a few spare. */
 #define OWN_FRAMES_MAX 16
 
+__thread int gctp_in_capture __attribute__((tls_model("initial-exec")));
+
 int gctp_capture(uintptr_t *ips, int max, uintptr_t ret, int skip_hint)
 {
     void *buf[64 + OWN_FRAMES_MAX];
     int want = max + OWN_FRAMES_MAX;
     if (want > (int)(sizeof buf / sizeof buf[0]))
         want = (int)(sizeof buf / sizeof buf[0]);
+    gctp_in_capture = 1;
     int n = unw_backtrace(buf, want);
+    gctp_in_capture = 0;
     if (n <= 0)
         return 0;
     int start = -1;
