@@ -4,7 +4,7 @@
  *
  * Invariants:
  *   - gcts_create hands out a database only once the file exists with mode
- *     0600, is in WAL mode with synchronous=NORMAL, holds the whole schema,
+ *     0600, is in WAL mode, holds the whole schema,
  *     has user_version = GCTS_SCHEMA_VERSION and meta.schema_version set,
  *     and holds what gcts_create_claimed's init wrote;
  *     the file appears at its path only in that state (built under a
@@ -22,6 +22,18 @@
  *     of the directory's identity and the file's name: bind() is the one
  *     atomic test-and-set, and the kernel ends the claim with its last
  *     descriptor, whatever ends the process.
+ *   - a new database's first transaction writes the WAL's header without
+ *     a sync (synchronous=OFF, no automatic checkpoint: fresh_wal); the
+ *     first gcts_commit, or else gcts_close, sets synchronous=NORMAL (and
+ *     the default checkpoints of 1000 pages) for the rest.  The file was
+ *     synced whole before the rename, and only a checkpoint writes to it,
+ *     which NORMAL precedes with a sync of the WAL: a crash before that
+ *     loses the WAL's transactions (as NORMAL does anyway), never the
+ *     file's consistency.  What it saves: the WAL's and the directory's
+ *     syncs at the first commit (~1.3 ms), and, as the WAL's blocks are
+ *     then not yet allocated on disk, most of the cost of removing it at
+ *     the close (on ext4: 0.7 ms against ~0.1), which a recorded program
+ *     waits for at its exit.
  * Nothing here starts or ends a transaction except gcts_begin/gcts_commit
  * (and gcts_create, around the schema and init).
  */
@@ -464,10 +476,12 @@ gcts_db *gcts_create_claimed(const char *path, int claim_fd, gcts_init_fn init, 
         gcts_i_fail(db, "cannot use a WAL journal here (journal_mode is %s)", mode);
         goto fail_path;
     }
-    if (exec1(db->db, "PRAGMA synchronous=NORMAL", NULL, 0) != SQLITE_OK) {
-        gcts_i_fail_sqlite(db, "synchronous=NORMAL");
+    if (exec1(db->db, "PRAGMA synchronous=OFF", NULL, 0) != SQLITE_OK
+        || exec1(db->db, "PRAGMA wal_autocheckpoint=0", NULL, 0) != SQLITE_OK) {
+        gcts_i_fail_sqlite(db, "synchronous=OFF");
         goto fail_path;
     }
+    db->fresh_wal = 1;
     free(tmp);
     return db;
 
@@ -490,6 +504,8 @@ int gcts_close_unsynced(gcts_db *db)
     if (!db)
         return -1;
     int fd = db->db ? open(db->path, O_RDONLY | O_CLOEXEC) : -1;
+    if (fd >= 0)
+        db->fresh_wal = 0;   /* gcts_close leaves synchronous=OFF */
     if (fd >= 0 && exec1(db->db, "PRAGMA synchronous=OFF", NULL, 0) != SQLITE_OK) {
         close(fd);   /* the close syncs as usual */
         fd = -1;
@@ -515,9 +531,24 @@ int gcts_begin(gcts_db *db)
     return run_plain(db, GCTS_ST_BEGIN, "begin");
 }
 
+/* After a new database's first commit (or before its close without
+ * one): the syncs and checkpoints of every later transaction. */
+int gcts_i_end_fresh_wal(gcts_db *db)
+{
+    if (!db->fresh_wal || !db->db)
+        return 0;
+    db->fresh_wal = 0;
+    if (exec1(db->db, "PRAGMA synchronous=NORMAL", NULL, 0) != SQLITE_OK
+        || exec1(db->db, "PRAGMA wal_autocheckpoint=1000", NULL, 0) != SQLITE_OK)
+        return gcts_i_fail_sqlite(db, "synchronous=NORMAL");
+    return 0;
+}
+
 int gcts_commit(gcts_db *db)
 {
-    return run_plain(db, GCTS_ST_COMMIT, "commit");
+    if (run_plain(db, GCTS_ST_COMMIT, "commit") != 0)
+        return -1;
+    return gcts_i_end_fresh_wal(db);
 }
 
 int gcts_set_meta(gcts_db *db, const char *key, const char *value)

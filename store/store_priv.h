@@ -46,6 +46,7 @@ struct gcts_db {
     sqlite3_stmt *stmt[GCTS_ST_COUNT];
     char *frames;               /* gcts_add_stack's text buffer */
     int claim_fd;               /* gcts_create_claimed: the path's claim, closed by gcts_close; -1 none */
+    int fresh_wal;              /* gcts_create: synchronous=OFF until the first gcts_commit (store.c) */
     size_t frames_cap;
     char err[1024];
 };
@@ -133,6 +134,9 @@ int gcts_i_fail(gcts_db *db, const char *fmt, ...)
 }
 
 /* "<path>: <what>: <SQLite's message>"; returns -1. */
+/* store.c: a new database's first transaction is over (fresh_wal) */
+int gcts_i_end_fresh_wal(gcts_db *db);
+
 static inline int gcts_i_fail_sqlite(gcts_db *db, const char *what)
 {
     return gcts_i_fail(db, "%s: %s", what, sqlite3_errmsg(db->db));

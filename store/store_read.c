@@ -497,6 +497,8 @@ void gcts_close(gcts_db *db)
         return;
     for (int i = 0; i < GCTS_ST_COUNT; i++)
         (void)sqlite3_finalize(db->stmt[i]);   /* repeats the last step's error, if any */
+    /* never committed: the close's checkpoint syncs as NORMAL does */
+    (void)gcts_i_end_fresh_wal(db);
     /* close_v2 never fails with every statement finalized; an open
      * transaction is rolled back.  The last connection to a WAL database
      * checkpoints it and removes -wal and -shm. */

@@ -775,11 +775,23 @@ static void test_create_init(void **state)
     assert_int_equal(query_int(q, "SELECT value FROM meta WHERE key = 'writer_pid'"), 4242);
     sqlite3_close(q);
     /* the temporary file was built with SQLite's syncs off; the
-     * handed-out connection is the usual one: WAL, synchronous=NORMAL (1) */
-    assert_int_equal(query_int(gcts_sqlite(db), "PRAGMA synchronous"), 1);
+     * handed-out connection writes its first transaction (the WAL's
+     * header) without a sync or a checkpoint, then is the usual one:
+     * synchronous=NORMAL (1), checkpoints every 1000 pages */
+    assert_int_equal(query_int(gcts_sqlite(db), "PRAGMA synchronous"), 0);
+    assert_int_equal(query_int(gcts_sqlite(db), "PRAGMA wal_autocheckpoint"), 0);
     /* the statements init prepared were finalized with the temporary
      * connection: the handed-out database prepares its own */
+    assert_int_equal(gcts_begin(db), 0);
     assert_int_equal(gcts_set_meta(db, "program", "init"), 0);
+    assert_int_equal(query_int(gcts_sqlite(db), "PRAGMA synchronous"), 0);
+    assert_int_equal(gcts_commit(db), 0);
+    assert_int_equal(query_int(gcts_sqlite(db), "PRAGMA synchronous"), 1);
+    assert_int_equal(query_int(gcts_sqlite(db), "PRAGMA wal_autocheckpoint"), 1000);
+    assert_int_equal(gcts_begin(db), 0);
+    assert_int_equal(gcts_set_meta(db, "program", "init2"), 0);
+    assert_int_equal(gcts_commit(db), 0);
+    assert_int_equal(query_int(gcts_sqlite(db), "PRAGMA synchronous"), 1);
     gcts_close(db);
     assert_int_equal(claim_busy(path), 0);
 
