@@ -337,14 +337,18 @@ if [ $do_cg = 1 ]; then
         sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$out.err" | awk '{ s += $1 } END { if (NR) print s }'
     }
     # selfmc FILE : instructions spent in backends/malloc.c's own code
-    # (exclusive), and the number of calls to malloc, free, calloc and
-    # realloc (each call ends in exactly one call: glibc's, or its *_slow)
+    # (exclusive; with what it inlines from backends/sample.h: callgrind
+    # files a function's blocks under the source file of their first line,
+    # so malloc is listed partly as sample.h:malloc), and the number of
+    # calls to malloc, free, calloc and realloc (each call ends in exactly
+    # one call: glibc's, or its *_slow; a function's second entry has no
+    # "[object]" after its name)
     selfmc() {
         local s n
         s=$(callgrind_annotate --inclusive=no --threshold=100 --auto=no "$1" 2>/dev/null |
-            awk '/backends\/malloc\.c:/ { gsub(",", "", $1); s += $1 } END { printf "%d", s }')
+            awk '/backends\/(malloc\.c|sample\.h):/ { gsub(",", "", $1); s += $1 } END { printf "%d", s }')
         n=$(callgrind_annotate --tree=calling --inclusive=no --threshold=100 --auto=no "$1" 2>/dev/null | awk '
-            /\*  / { cur = ($0 ~ /backends\/malloc\.c:(malloc|free|calloc|realloc) \[/); next }
+            /\*  / { cur = ($0 ~ /backends\/(malloc\.c|sample\.h):(malloc|free|calloc|realloc)( \[|$)/); next }
             cur && />   / && match($0, /\(([0-9,]+)x\)/) { c = substr($0, RSTART + 1, RLENGTH - 3); gsub(",", "", c); n += c }
             END { printf "%d", n }')
         echo "$s $n"

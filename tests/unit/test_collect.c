@@ -388,7 +388,17 @@ static void test_collect_pacer_triggers_at_goal(void **state)
     for (int i = 0; i < 200000; i++)
         (void)gc_malloc_atomic(512);   /* 100 MiB of garbage */
     gc_remove_cycle_hook(record_hook, NULL);
-    assert_true(seen.n >= 5);
+    if (seen.n < 5) {
+        /* what the pacer did instead (seen once under a loaded machine in
+         * the sanitizer build, not reproduced since) */
+        gc_stats st;
+        gc_read_stats(&st);
+        for (uint32_t i = 0; i < seen.n; i++)
+            print_message("cycle %u: heap at start %lu, goal %lu, forced %d\n", i,
+                          (unsigned long)seen.before[i], (unsigned long)seen.goal[i], seen.forced[i]);
+        fail_msg("%u cycles for 100 MiB of garbage at GOGC=100 (want >= 5); heap_alloc %lu, next_gc %lu",
+                 seen.n, (unsigned long)st.heap_alloc, (unsigned long)st.next_gc);
+    }
     for (uint32_t i = 1; i < seen.n; i++) {
         if (seen.forced[i] || seen.forced[i - 1])
             continue;
