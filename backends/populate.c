@@ -12,8 +12,10 @@
  * Everything else is passed on unchanged: a mapping made outside a
  * capture, by another thread, read-only, shared or file-backed is exactly
  * what the program asked for.  The call is the mmap system call itself,
- * as glibc's mmap makes it (which adds nothing on x86-64), so errno and
- * MAP_FAILED are the kernel's.  The test costs one thread-local load.
+ * as glibc's mmap makes it (which adds nothing on x86-64 and arm64, where
+ * the system call takes the offset in bytes), so errno and MAP_FAILED
+ * are the kernel's; elsewhere nothing is interposed.  The test costs one
+ * thread-local load.
  * Invariant: gctp_in_capture is nonzero only inside gctp_capture's call
  * of the unwinder, so nothing the program maps is ever populated.
  */
@@ -23,6 +25,8 @@
 #include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+
+#if defined(__x86_64__) || defined(__aarch64__)
 
 #define EXPORT __attribute__((visibility("default")))
 
@@ -43,3 +47,7 @@ EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t o
 {
     return map(addr, len, prot, flags, fd, off);
 }
+
+#else
+typedef int gctp_populate_none;   /* not a translation unit without a declaration */
+#endif /* x86-64, arm64 */

@@ -167,6 +167,9 @@ static void test_first_capture(void **state)
 
 int main(void)
 {
+#if !defined(__x86_64__) && !defined(__aarch64__)
+    return 77;   /* populate.c interposes nothing here */
+#endif
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_outside_capture),
         cmocka_unit_test(test_inside_capture),
