@@ -482,7 +482,7 @@ static inline void account(void *obj, size_t n, uintptr_t ret)
         return;
     if (__builtin_expect(__atomic_load_n(&limit_on, __ATOMIC_RELAXED), 0) && (limit_left -= (int64_t)n) <= 0)
         limit_check();
-    if (__builtin_expect(gct_sampler_pass(&smp, &tls, n), 1))
+    if (__builtin_expect(gct_sampler_pass(&tls, n), 1))
         return;
     sample_slow(obj, n, ret);
 }

@@ -195,7 +195,7 @@ static void *alloc_sampled(size_t n, size_t align, int zero, uint64_t g, uintptr
  * 1 when no sample is due (gct_sampler_pass). */
 static inline int pass(size_t n)
 {
-    return gct_sampler_pass(&smp, &tls, n);
+    return gct_sampler_pass(&tls, n);
 }
 
 /* After pass(n) said no: 1 when this allocation is sampled, of generation *g. */

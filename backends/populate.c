@@ -30,7 +30,7 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
-static void *map(void *addr, size_t len, int prot, int flags, int fd, off_t off)
+EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
 {
     if (__builtin_expect(gctp_in_capture, 0) && (flags & MAP_ANONYMOUS) && (flags & MAP_PRIVATE)
         && (prot & PROT_WRITE))
@@ -38,15 +38,8 @@ static void *map(void *addr, size_t len, int prot, int flags, int fd, off_t off)
     return (void *)syscall(SYS_mmap, addr, len, prot, flags, fd, off);
 }
 
-EXPORT void *mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-    return map(addr, len, prot, flags, fd, off);
-}
-
-EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off)
-{
-    return map(addr, len, prot, flags, fd, off);
-}
+/* the same function (off_t is 64 bits here), as in glibc */
+EXPORT void *mmap64(void *addr, size_t len, int prot, int flags, int fd, off_t off) __attribute__((alias("mmap")));
 
 #else
 typedef int gctp_populate_none;   /* not a translation unit without a declaration */

@@ -81,17 +81,16 @@ struct gct_sample_tls {
 #define GCT_SAMPLE_IDLE ((int64_t)256 << 10)
 
 /* The fast path of an allocation of n bytes: 1 when no sample is due
- * (the countdown has not run out).  Takes n off the countdown.  On x86-64
+ * (the countdown has not run out).  Takes n off the countdown; the
+ * sampler itself is looked at only on the slow path.  On x86-64
  * with GCC 11 or later, one subtraction from thread-local memory and a
  * branch on its flags (asm goto: GCC keeps the load, subtract, store and
  * test apart, 3 more instructions on every allocation); the flags of
  * `sub` give the signed comparison countdown - n <= 0 exactly, as the C
  * does. */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11
-static inline __attribute__((always_inline)) int gct_sampler_pass(struct gct_sampler *s, struct gct_sample_tls *t,
-                                                                  size_t n)
+static inline __attribute__((always_inline)) int gct_sampler_pass(struct gct_sample_tls *t, size_t n)
 {
-    (void)s;
     /* an input operand and a "memory" clobber, not "+m": GCC 12 drops
      * the jump's target with an asm goto output (the slow path vanished) */
     __asm__ goto("subq %1, %0\n\tjle %l[due]" : : "m"(t->countdown), "r"((int64_t)n) : "cc", "memory" : due);
@@ -100,9 +99,8 @@ due:
     return 0;
 }
 #else
-static inline int gct_sampler_pass(struct gct_sampler *s, struct gct_sample_tls *t, size_t n)
+static inline int gct_sampler_pass(struct gct_sample_tls *t, size_t n)
 {
-    (void)s;
     return __builtin_expect((t->countdown -= (int64_t)n) > 0, 1);
 }
 #endif

@@ -238,6 +238,19 @@ static int write_schema(gcts_db *db)
     return 0;
 }
 
+/* The handed-out connection's syncs (see fresh_wal above): normal 1,
+ * synchronous=NORMAL and SQLite's default checkpoints every 1000 pages;
+ * 0, synchronous=OFF and no automatic checkpoint.  0, or -1 with the
+ * reason in db->err. */
+static int set_syncs(gcts_db *db, int normal)
+{
+    const char *sql = normal ? "PRAGMA synchronous=NORMAL; PRAGMA wal_autocheckpoint=1000"
+                             : "PRAGMA synchronous=OFF; PRAGMA wal_autocheckpoint=0";
+    if (sqlite3_exec(db->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return gcts_i_fail_sqlite(db, normal ? "synchronous=NORMAL" : "synchronous=OFF");
+    return 0;
+}
+
 /* fdatasync of the file at name: 0, or -1 with errno. */
 static int sync_file(const char *name)
 {
@@ -476,11 +489,8 @@ gcts_db *gcts_create_claimed(const char *path, int claim_fd, gcts_init_fn init, 
         gcts_i_fail(db, "cannot use a WAL journal here (journal_mode is %s)", mode);
         goto fail_path;
     }
-    if (exec1(db->db, "PRAGMA synchronous=OFF", NULL, 0) != SQLITE_OK
-        || exec1(db->db, "PRAGMA wal_autocheckpoint=0", NULL, 0) != SQLITE_OK) {
-        gcts_i_fail_sqlite(db, "synchronous=OFF");
+    if (set_syncs(db, 0) != 0)
         goto fail_path;
-    }
     db->fresh_wal = 1;
     free(tmp);
     return db;
@@ -538,10 +548,7 @@ int gcts_i_end_fresh_wal(gcts_db *db)
     if (!db->fresh_wal || !db->db)
         return 0;
     db->fresh_wal = 0;
-    if (exec1(db->db, "PRAGMA synchronous=NORMAL", NULL, 0) != SQLITE_OK
-        || exec1(db->db, "PRAGMA wal_autocheckpoint=1000", NULL, 0) != SQLITE_OK)
-        return gcts_i_fail_sqlite(db, "synchronous=NORMAL");
-    return 0;
+    return set_syncs(db, 1);
 }
 
 int gcts_commit(gcts_db *db)

@@ -133,10 +133,10 @@ int gcts_i_fail(gcts_db *db, const char *fmt, ...)
     return -1;
 }
 
-/* "<path>: <what>: <SQLite's message>"; returns -1. */
 /* store.c: a new database's first transaction is over (fresh_wal) */
 int gcts_i_end_fresh_wal(gcts_db *db);
 
+/* "<path>: <what>: <SQLite's message>"; returns -1. */
 static inline int gcts_i_fail_sqlite(gcts_db *db, const char *what)
 {
     return gcts_i_fail(db, "%s: %s", what, sqlite3_errmsg(db->db));

@@ -20,7 +20,7 @@
 static int alloc(struct gct_sampler *s, struct gct_sample_tls *t, size_t n)
 {
     uint64_t g;
-    if (gct_sampler_pass(s, t, n))
+    if (gct_sampler_pass(t, n))
         return 0;
     return gct_sampler_due(s, t, n, &g);
 }
