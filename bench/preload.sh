@@ -61,7 +61,8 @@
 # runs of the script on one day).  Then instruction counts from
 # callgrind, all threads (valgrind sums them into one total), plain vs idle
 # vs recording, with the calls to malloc/free/calloc/realloc and the
-# instructions per call spent in backends/malloc.c itself.
+# instructions per call spent in backends/malloc.c itself (with what it
+# inlines from backends/sample.h).
 #
 # Callgrind and LD_PRELOAD: /usr/bin/valgrind is a shell script that execs
 # valgrind.bin, which execs the tool; LD_PRELOAD in valgrind's environment
@@ -320,7 +321,7 @@ if [ $do_cg = 1 ]; then
     ldso=$(readelf -l "${progs[0]}" 2>/dev/null | sed -n 's/.*Requesting program interpreter: \(.*\)]/\1/p')
     [ -x "$ldso" ] || ldso=/lib64/ld-linux-x86-64.so.2
     echo "== instructions, all threads (valgrind --tool=callgrind $ldso [--preload LIB] PROGRAM)"
-    echo "   calls: to malloc, free, calloc, realloc (recording run); idle/call, rec/call: instructions in backends/malloc.c per call"
+    echo "   calls: to malloc, free, calloc, realloc (recording run); idle/call, rec/call: instructions in backends/malloc.c (and what it inlines from sample.h) per call"
     printf '%-24s %12s %12s %9s %12s %9s %8s %9s %9s\n' workload plain_Ir idle_Ir overhead rec_Ir overhead calls idle/call rec/call
     # cg W MODE : prints the total Ir; leaves the profile in $tmp/cg-W-MODE
     cg() {
