@@ -17,7 +17,7 @@
  * storage of the initial-exec model; a start or stop is seen at the next
  * slow path, see backends/sample.h) and, when no sample is due,
  * tail-calls glibc with no stack frame of its own; free and realloc test
- * the block's header word (is_sampled) and tail-call glibc when it is not
+ * the block's header word (maybe_sampled: its top bit) and tail-call glibc when it is not
  * a sample's.  Everything else is in noinline functions.
  *
  * Sampling: as libgc (libgc/profile.c), drawn with backends/sample.h:
@@ -129,6 +129,17 @@ static inline int is_sampled(void *p)
     return p && hdr_of(p)->tag == (TAG ^ (uint64_t)(uintptr_t)p);
 }
 
+/* The fast paths' test: 0 when p (from malloc or NULL) is certainly not a
+ * sampled block, 1 when it may be (is_sampled then decides).  The top bit
+ * of the word at p - 8: every sample's tag has it (TAG's top bit is set,
+ * p's is not), no chunk size does.  One compare with 0 instead of
+ * building TAG ^ p: two instructions fewer on every free and realloc. */
+static inline int maybe_sampled(void *p)
+{
+    return p && (int64_t)hdr_of(p)->tag < 0;
+}
+_Static_assert((TAG >> 63) == 1, "a tag's top bit is set for every user-space p");
+
 static inline void *base_of(void *p)
 {
     return (char *)p - hdr_of(p)->off;
@@ -221,7 +232,7 @@ EXPORT void *malloc(size_t n)
     return malloc_slow(n, (uintptr_t)__builtin_return_address(0));
 }
 
-static __attribute__((noinline)) void free_sampled(void *p)
+static void free_sampled(void *p)
 {
     struct hdr *h = hdr_of(p);
     uint64_t token = h->token, g = h->gen;
@@ -232,10 +243,20 @@ static __attribute__((noinline)) void free_sampled(void *p)
     __libc_free(base);
 }
 
+/* free of a block whose word at p - 8 has its top bit set: a sample's, or
+ * an invalid pointer, which glibc reports as it would without us. */
+static __attribute__((noinline)) void free_marked(void *p)
+{
+    if (is_sampled(p))
+        free_sampled(p);
+    else
+        __libc_free(p);
+}
+
 EXPORT void free(void *p)
 {
-    if (__builtin_expect(is_sampled(p), 0)) {
-        free_sampled(p);
+    if (__builtin_expect(maybe_sampled(p), 0)) {
+        free_marked(p);
         return;
     }
     __libc_free(p);
@@ -349,7 +370,7 @@ static __attribute__((noinline)) void *realloc_slow(void *old, size_t n, uintptr
 
 EXPORT void *realloc(void *old, size_t n)
 {
-    if (__builtin_expect(!is_sampled(old), 1)) {
+    if (__builtin_expect(!maybe_sampled(old), 1)) {
         if (__builtin_expect(pass(n), 1))
             return __libc_realloc(old, n);
         return realloc_slow(old, n, (uintptr_t)__builtin_return_address(0), 1);

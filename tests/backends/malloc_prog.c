@@ -19,10 +19,15 @@
  * and pass every 7th block to the next thread to free: a small live set
  * under constant allocations and frees from several threads, so that
  * glibc reuses the same addresses for new blocks over and over.
+ * `malloc_prog doublefree`: frees a 100-byte block twice (glibc aborts).
+ * `malloc_prog badfree`: frees a pointer into a block whose word below it
+ * has its top bit set, as a sampled block's tag has (glibc aborts: it is
+ * no chunk).
  */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,6 +192,26 @@ int main(int argc, char **argv)
         return shuffle_main();
     if (argc > 1 && !strcmp(argv[1], "ring"))
         return ring_main();
+    if (argc > 1 && !strcmp(argv[1], "doublefree")) {
+        char *volatile p = malloc(100);
+        free(p);
+        free(p);
+        return 0;
+    }
+    if (argc > 1 && !strcmp(argv[1], "badfree")) {
+        uint64_t *q = malloc(64);
+        if (!q)
+            return 1;
+        /* q + 2 as a sample's header would see it: off (q[0]) leads
+         * back to q, a valid block, so that taking it for a sample would
+         * free q quietly instead of aborting; tag (q[1]) has the top bit */
+        q[0] = 16;
+        q[1] = 0x8000000000000010ull;
+        /* GCC drops stores into a block that is freed next: keep them */
+        __asm__ volatile("" : : "r"(q) : "memory");
+        free(q + 2);
+        return 0;
+    }
     if (argc > 1 && !strcmp(argv[1], "exit")) {
         pthread_t a, b;
         if (pthread_create(&a, NULL, spin_worker, NULL) != 0 ||

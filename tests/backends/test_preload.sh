@@ -120,6 +120,29 @@ rc=$?
 r=$(site site_small); [ "${r%%|*}" -ge 1000 ] || fail "exit(5): ${r%%|*} samples"
 echo "ok 5 - exit() under load: ${r%%|*} samples, clean exit recorded"
 
+# 5b. invalid frees abort in glibc as without the library: a sampled
+# block freed twice (its tag was cleared by the first free), and a pointer
+# whose word below has the top bit set (free's fast path sends it to the
+# full tag test, which must hand it to glibc, not take it for a sample)
+aborts() {   # MODE RATE: runs "$prog MODE" at RATE, sets rc and err
+    db="$tmp/$1.sqlite"
+    rc=$( (ulimit -c 0; LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=$2 \
+        "$prog" "$1" >/dev/null 2>"$tmp/err"; echo $?) )
+    err=$(head -n 1 "$tmp/err")
+}
+aborts doublefree 1
+# the helper finishes the database after the program is gone: wait for it
+hp=$(sqlite3 -cmd ".timeout 10000" "$db" "SELECT value FROM meta WHERE key = 'writer_pid'")
+i=0; while [ -n "$hp" ] && kill -0 "$hp" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
+[ "$rc" -eq 134 ] || fail "a sampled block freed twice: exit $rc, want SIGABRT (134): $err"
+case $err in *free*) ;; *) fail "a sampled block freed twice: glibc's message, got: $err" ;; esac
+[ "$(q "SELECT count(*) FROM samples WHERE freed_ns IS NOT NULL")" -ge 1 ] || fail "doublefree: the first free not recorded"
+plain=$( (ulimit -c 0; "$prog" badfree >/dev/null 2>"$tmp/perr"; echo $?) )
+aborts badfree 0
+[ "$rc" -eq "$plain" ] && [ "$err" = "$(head -n 1 "$tmp/perr")" ] ||
+    fail "badfree: exit $rc '$err' under the library, $plain '$(head -n 1 "$tmp/perr")' without"
+echo "ok 5b - invalid frees: glibc's abort ($err)"
+
 # 6. glibc_prog: the program's and glibc's own frees, reallocs and sizes of
 # sampled blocks (each carries a header), at rate 1 (every block sampled)
 # and at two larger rates (blocks move in and out of sampling in realloc);
