@@ -13,7 +13,9 @@
 # already, so the profiler's own threads change nothing in glibc (see rate0).
 # Modes, per workload:
 #
-#   plain       the program as built
+#   plain       the program as built (started through env(1), as the
+#               library's modes must be to set its variables, so that
+#               every mode pays that exec)
 #   idle        LD_PRELOAD=libgctune-preload.so without GCTUNE_PROFILE: the
 #               cost of interposition alone (the library is loaded, nothing
 #               is recorded)
@@ -202,7 +204,11 @@ run() {
         for c in "${cpus[@]}"; do [ "$c" = "${cpus[r % ${#cpus[@]}]}" ] || others=${others:+$others,}$c; done
     fi
     case $mode in
-    plain) timed "$tmp/$w-$mode" "${pin[@]}" "$prog" "${args[@]}" ;;
+    # every mode but heaptrack starts the program through env(1), plain
+    # too: the exec of env costs ~2.7 ms here (perf stat -r 200 of
+    # `taskset -c 0 [env] /bin/true`), which only the library's modes paid
+    # until 2026-11-24
+    plain) timed "$tmp/$w-$mode" "${pin[@]}" env "$prog" "${args[@]}" ;;
     idle) timed "$tmp/$w-$mode" "${pin[@]}" env LD_PRELOAD="$lib" "$prog" "${args[@]}" ;;
     rate0)
         db=$tmp/rate0-$w-$r.sqlite
