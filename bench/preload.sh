@@ -207,7 +207,7 @@ run() {
     # every mode but heaptrack starts the program through env(1), plain
     # too: the exec of env costs ~2.7 ms here (perf stat -r 200 of
     # `taskset -c 0 [env] /bin/true`), which only the library's modes paid
-    # until 2026-11-24
+    # until 2026-11-23
     plain) timed "$tmp/$w-$mode" "${pin[@]}" env "$prog" "${args[@]}" ;;
     idle) timed "$tmp/$w-$mode" "${pin[@]}" env LD_PRELOAD="$lib" "$prog" "${args[@]}" ;;
     rate0)
