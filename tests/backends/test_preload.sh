@@ -129,11 +129,12 @@ aborts() {   # MODE RATE: runs "$prog MODE" at RATE, sets rc and err
     rc=$( (ulimit -c 0; LD_PRELOAD="$lib" GCTUNE_PROFILE="$db" GCTUNE_SAMPLE_RATE=$2 \
         "$prog" "$1" >/dev/null 2>"$tmp/err"; echo $?) )
     err=$(head -n 1 "$tmp/err")
+    # the helper finishes the database after the program is gone: wait
+    # for it (10 s at most)
+    hp=$(sqlite3 -cmd ".timeout 10000" "$db" "SELECT value FROM meta WHERE key = 'writer_pid'")
+    i=0; while [ -n "$hp" ] && kill -0 "$hp" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 }
 aborts doublefree 1
-# the helper finishes the database after the program is gone: wait for it
-hp=$(sqlite3 -cmd ".timeout 10000" "$db" "SELECT value FROM meta WHERE key = 'writer_pid'")
-i=0; while [ -n "$hp" ] && kill -0 "$hp" 2>/dev/null && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 [ "$rc" -eq 134 ] || fail "a sampled block freed twice: exit $rc, want SIGABRT (134): $err"
 case $err in *free*) ;; *) fail "a sampled block freed twice: glibc's message, got: $err" ;; esac
 [ "$(q "SELECT count(*) FROM samples WHERE freed_ns IS NOT NULL")" -ge 1 ] || fail "doublefree: the first free not recorded"
