@@ -17,8 +17,8 @@
  * storage of the initial-exec model; a start or stop is seen at the next
  * slow path, see backends/sample.h) and, when no sample is due,
  * tail-calls glibc with no stack frame of its own; free and realloc test
- * the block's header word (maybe_sampled: its top bit) and tail-call glibc when it is not
- * a sample's.  Everything else is in noinline functions.
+ * the top bit of the block's header word (maybe_sampled) and tail-call
+ * glibc when it is clear.  Everything else is in noinline functions.
  *
  * Sampling: as libgc (libgc/profile.c), drawn with backends/sample.h:
  * each thread's countdown is drawn from an exponential with mean `rate`
